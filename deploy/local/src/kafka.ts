@@ -1,0 +1,168 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { probeBrokers } from '@siem/kafka';
+import { KAFKA_VERSION, stackPaths, stackPorts, stackUrls } from './paths.js';
+import { pidAlive, readPid, removeIfExists, runOrThrow, stopPid, waitFor } from './proc.js';
+import type { ServiceStatus, StackService } from './service.js';
+
+const jarsHome = join(stackPaths.cacheDir, `kafka-${KAFKA_VERSION}`);
+export const kafkaJarsDir = join(jarsHome, 'libs');
+const jarsComplete = join(jarsHome, 'complete');
+const home = join(stackPaths.stackDir, 'kafka');
+const dataDir = join(home, 'data');
+const pidFile = join(home, 'kafka.pid');
+const outFile = join(home, 'kafka.out');
+
+/**
+ * The broker and its tools come from Maven Central as the official jars (pinned version), copied with
+ * their runtime dependencies into an ignored cache folder that later runs re-use.
+ */
+export async function fetchKafkaJars(): Promise<boolean> {
+  if (existsSync(jarsComplete)) return false;
+  mkdirSync(jarsHome, { recursive: true });
+  const dep = (g: string, a: string, v: string) =>
+    `<dependency><groupId>${g}</groupId><artifactId>${a}</artifactId><version>${v}</version></dependency>`;
+  writeFileSync(
+    join(jarsHome, 'pom.xml'),
+    `<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.siem</groupId><artifactId>kafka-jars</artifactId><version>1</version><packaging>pom</packaging>
+  <dependencies>
+    ${dep('org.apache.kafka', 'kafka_2.13', KAFKA_VERSION)}
+    ${dep('org.apache.kafka', 'kafka-tools', KAFKA_VERSION)}
+    ${dep('org.apache.logging.log4j', 'log4j-slf4j-impl', '2.24.3')}
+  </dependencies>
+</project>
+`,
+  );
+  await runOrThrow(
+    'mvn',
+    ['-q', '-B', 'dependency:copy-dependencies', '-DoutputDirectory=libs', '-DincludeScope=runtime'],
+    { cwd: jarsHome },
+  );
+  writeFileSync(jarsComplete, `${new Date().toISOString()}\n`);
+  return true;
+}
+
+function java(args: string[]): string[] {
+  return [
+    '-cp',
+    `${kafkaJarsDir}/*`,
+    `-Dlog4j2.configurationFile=${join(home, 'log4j2.properties')}`,
+    ...args,
+  ];
+}
+
+function writeConfig(): string {
+  const file = join(home, 'server.properties');
+  const { kafka, kafkaController } = stackPorts;
+  writeFileSync(
+    file,
+    [
+      'process.roles=broker,controller',
+      'node.id=1',
+      `controller.quorum.voters=1@127.0.0.1:${kafkaController}`,
+      `listeners=PLAINTEXT://127.0.0.1:${kafka},CONTROLLER://127.0.0.1:${kafkaController}`,
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${kafka}`,
+      'controller.listener.names=CONTROLLER',
+      'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+      'inter.broker.listener.name=PLAINTEXT',
+      `log.dirs=${dataDir}`,
+      'num.partitions=3',
+      'auto.create.topics.enable=false',
+      'offsets.topic.replication.factor=1',
+      'offsets.topic.num.partitions=10',
+      'transaction.state.log.replication.factor=1',
+      'transaction.state.log.min.isr=1',
+      'share.coordinator.state.topic.replication.factor=1',
+      'share.coordinator.state.topic.min.isr=1',
+      'group.initial.rebalance.delay.ms=0',
+      'message.max.bytes=8388608',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(home, 'log4j2.properties'),
+    [
+      'status = warn',
+      'appender.file.type = File',
+      'appender.file.name = file',
+      `appender.file.fileName = ${join(home, 'server.log')}`,
+      'appender.file.layout.type = PatternLayout',
+      'appender.file.layout.pattern = [%d] %p %m (%c)%n',
+      'rootLogger.level = info',
+      'rootLogger.appenderRef.file.ref = file',
+      'logger.state.name = state.change.logger',
+      'logger.state.level = warn',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+function tail(file: string, lines = 30): string {
+  if (!existsSync(file)) return '';
+  return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+}
+
+export const kafkaService: StackService = {
+  name: 'kafka',
+  address: stackUrls.kafkaBrokers,
+
+  async status(): Promise<ServiceStatus> {
+    const pid = readPid(pidFile);
+    const running = pid !== null && pidAlive(pid);
+    const answers = await probeBrokers(stackUrls.kafkaBrokers, 2_000);
+    return { running: running || answers, answers, pid: running ? pid : null };
+  },
+
+  async up(): Promise<boolean> {
+    const pid = readPid(pidFile);
+    if (pid !== null && pidAlive(pid) && (await probeBrokers(stackUrls.kafkaBrokers, 5_000))) return false;
+    await fetchKafkaJars();
+    mkdirSync(dataDir, { recursive: true });
+    const config = writeConfig();
+    if (!existsSync(join(dataDir, 'meta.properties'))) {
+      const clusterId = randomBytes(16).toString('base64url');
+      await runOrThrow('java', java(['kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', config]));
+    }
+    const out = openSync(outFile, 'a');
+    const child = spawn(
+      'java',
+      ['-Xms256m', '-Xmx768m', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', ...java(['kafka.Kafka', config])],
+      { detached: true, stdio: ['ignore', out, out] },
+    );
+    closeSync(out);
+    child.unref();
+    writeFileSync(pidFile, `${child.pid}\n`);
+    try {
+      await waitFor(
+        'kafka',
+        async () => {
+          if (!pidAlive(child.pid!))
+            throw new Error(`the broker exited; its log ends with:\n${tail(outFile)}`);
+          return probeBrokers(stackUrls.kafkaBrokers, 2_000);
+        },
+        120_000,
+        500,
+      );
+    } catch (err) {
+      await stopPid(child.pid!, 5_000);
+      throw err;
+    }
+    return true;
+  },
+
+  async down(): Promise<boolean> {
+    const pid = readPid(pidFile);
+    if (pid === null || !pidAlive(pid)) {
+      removeIfExists(pidFile);
+      return false;
+    }
+    await stopPid(pid, 60_000);
+    removeIfExists(pidFile);
+    return true;
+  },
+};

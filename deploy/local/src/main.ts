@@ -1,0 +1,59 @@
+/**
+ * The local stack: a real Kafka broker (KRaft), PostgreSQL and the TimescaleDB engine, on the
+ * project's own ports and data folders. `npm run stack -- up|down|status|fetch|env [service…]`.
+ */
+import { fetchKafkaJars } from './kafka.js';
+import { stackUrls } from './paths.js';
+import { stackDown, stackStatus, stackUp } from './stack.js';
+
+async function main(): Promise<number> {
+  const [command = 'status', ...names] = process.argv.slice(2);
+  switch (command) {
+    case 'fetch': {
+      const fetched = await fetchKafkaJars();
+      process.stdout.write(fetched ? 'kafka jars fetched\n' : 'kafka jars already cached\n');
+      return 0;
+    }
+    case 'up': {
+      const started = await stackUp(names);
+      process.stdout.write(started.length > 0 ? `started: ${started.join(', ')}\n` : 'already running\n');
+      return printStatus(names);
+    }
+    case 'down': {
+      const stopped = await stackDown(names);
+      process.stdout.write(stopped.length > 0 ? `stopped: ${stopped.join(', ')}\n` : 'nothing was running\n');
+      return 0;
+    }
+    case 'status':
+      return printStatus(names);
+    case 'env':
+      process.stdout.write(
+        `export SIEM_KAFKA__BROKERS=${stackUrls.kafkaBrokers}\nexport SIEM_STORAGE__DATABASE_URL=${stackUrls.timescale}\n`,
+      );
+      return 0;
+    default:
+      process.stderr.write(
+        'usage: npm run stack -- up|down|status|fetch|env [kafka|postgres|timescaledb …]\n',
+      );
+      return 2;
+  }
+}
+
+async function printStatus(names: string[]): Promise<number> {
+  const rows = await stackStatus(names);
+  for (const r of rows) {
+    const state = r.answers ? 'answers' : r.running ? 'running, not answering' : 'stopped';
+    process.stdout.write(
+      `${r.name.padEnd(12)} ${r.address.padEnd(58)} ${state}${r.pid ? ` (pid ${r.pid})` : ''}\n`,
+    );
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

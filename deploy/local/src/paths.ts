@@ -1,0 +1,48 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+function findRepoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package-lock.json'))) {
+    const up = dirname(dir);
+    if (up === dir)
+      throw new Error('cannot find the repository root (no package-lock.json above the stack scripts)');
+    dir = up;
+  }
+  return dir;
+}
+
+export const repoRoot = findRepoRoot();
+
+function envInt(name: string, dflt: number): number {
+  const v = process.env[name];
+  return v === undefined || v === '' ? dflt : Number.parseInt(v, 10);
+}
+
+/**
+ * Where the local stack lives and listens. Ports are the project's own (3xxxx), so the stack never
+ * collides with a Kafka or PostgreSQL already running on the machine; all can be moved by environment.
+ */
+export const stackPaths = {
+  /** Data, logs and pid files of the running services. */
+  stackDir: resolve(repoRoot, process.env.SIEM_STACK_DIR ?? '.stack'),
+  /** Downloaded artefacts re-used across runs (the Kafka jars). */
+  cacheDir: resolve(repoRoot, process.env.SIEM_STACK_CACHE_DIR ?? '.cache'),
+};
+
+export const stackPorts = {
+  kafka: envInt('SIEM_STACK_KAFKA_PORT', 39092),
+  kafkaController: envInt('SIEM_STACK_KAFKA_CONTROLLER_PORT', 39093),
+  postgres: envInt('SIEM_STACK_POSTGRES_PORT', 35432),
+  timescale: envInt('SIEM_STACK_TIMESCALE_PORT', 35433),
+};
+
+export const KAFKA_VERSION = '4.1.1';
+
+/** Connection strings of the stack, as tests and configs use them. */
+export const stackUrls = {
+  kafkaBrokers: `127.0.0.1:${stackPorts.kafka}`,
+  postgres: `postgres://postgres@127.0.0.1:${stackPorts.postgres}/siem`,
+  timescale: `postgres://postgres@127.0.0.1:${stackPorts.timescale}/postgres`,
+};

@@ -1,0 +1,4 @@
+export * from './example.js';
+export * from './load.js';
+export * from './schema.js';
+export * from './validate.js';

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { isSiemError } from './errors.js';
+import { decodeRawEvent, RawEventEncoder, type SourceInfo } from './events.js';
+
+const source: SourceInfo = {
+  adapter: 'syslog_tcp',
+  transport: 'tls',
+  peerAddress: '192.0.2.10',
+  peerPort: 50514,
+  tls: { subjectCn: 'host-a', sans: ['DNS:host-a.example'], fingerprint256: 'AA:BB' },
+};
+
+describe('raw event wire format', () => {
+  it('carries a UTF-8 payload byte-for-byte with every envelope field', () => {
+    const payload = Buffer.from(
+      '<34>1 2003-10-11T22:14:15.003Z mymachine su - ID47 - \u00e9t\u00e9 "quoted" \\ ok',
+    );
+    const encoder = new RawEventEncoder(source, 'acme');
+    const decoded = decodeRawEvent(
+      encoder.encode({
+        receivedAtMs: Date.UTC(2026, 0, 2, 3, 4, 5, 6),
+        sourceType: 'syslog',
+        syslog: {
+          format: 'rfc5424',
+          facility: 4,
+          severity: 2,
+          timestamp: '2003-10-11T22:14:15.003Z',
+          hostname: 'mymachine',
+          appName: 'su',
+          procId: null,
+          msgId: 'ID47',
+          structuredData: { 'exampleSDID@32473': { iut: '3' } },
+          msgOffset: 48,
+        },
+        marks: ['truncated'],
+        parseError: null,
+        originalSize: 70_000,
+        payload,
+      }),
+    );
+    expect(decoded.payload.equals(payload)).toBe(true);
+    expect(decoded).toMatchObject({
+      version: 1,
+      receivedAt: '2026-01-02T03:04:05.006Z',
+      tenant: 'acme',
+      sourceType: 'syslog',
+      source,
+      marks: ['truncated'],
+      originalSize: 70_000,
+      syslog: { hostname: 'mymachine', structuredData: { 'exampleSDID@32473': { iut: '3' } }, msgOffset: 48 },
+    });
+    expect(decoded.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('keeps invalid UTF-8 exactly, as base64', () => {
+    const payload = Buffer.from([0x3c, 0x31, 0x3e, 0xff, 0xfe, 0xc3, 0x28, 0x00, 0x41]);
+    const encoder = new RawEventEncoder({ ...source, tls: null }, 't');
+    const wire = encoder.encode({
+      receivedAtMs: Date.now(),
+      sourceType: 'syslog',
+      syslog: null,
+      marks: ['invalid_utf8'],
+      parseError: 'no header',
+      originalSize: payload.length,
+      payload,
+    });
+    expect(JSON.parse(wire.toString()).payload_encoding).toBe('base64');
+    const decoded = decodeRawEvent(wire);
+    expect(decoded.payload.equals(payload)).toBe(true);
+    expect(decoded.parseError).toBe('no header');
+    expect(decoded.syslog).toBeNull();
+  });
+
+  it('rejects what is not a raw event, with the reason', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['not json', /not JSON/],
+      ['[]', /record must be an object/],
+      ['{"v":2}', /unsupported version/],
+      ['{"v":1,"source_type":"printer"}', /unknown source_type/],
+    ];
+    for (const [text, reason] of cases) {
+      try {
+        decodeRawEvent(text);
+        expect.unreachable(`accepted ${text}`);
+      } catch (err) {
+        expect(isSiemError(err, 'SIEM_ERR_RAW_EVENT_INVALID')).toBe(true);
+        expect((err as Error).message).toMatch(reason);
+      }
+    }
+  });
+});

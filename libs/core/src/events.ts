@@ -1,0 +1,273 @@
+import { isUtf8 } from 'node:buffer';
+import { SiemError } from './errors.js';
+import { uuidv7 } from './uuidv7.js';
+
+/**
+ * The raw event: what the gateway puts on `siem.raw`, one Kafka record per event, and what the buffer
+ * carries between the adapters and the producer. The wire form is JSON (documented in
+ * docs/raw-event.md of libs/core); the original payload travels byte-for-byte — as a UTF-8 string when
+ * the bytes are well-formed UTF-8, base64 otherwise.
+ */
+export const RAW_EVENT_VERSION = 1;
+
+export const sourceTypes = ['syslog', 'windows', 'cloudtrail', 'azure_activity', 'gcp_logging'] as const;
+export type SourceType = (typeof sourceTypes)[number];
+
+export const transports = ['udp', 'tcp', 'tls', 'http', 'https', 'lumberjack', 'file', 'internal'] as const;
+export type Transport = (typeof transports)[number];
+
+export const rawEventMarks = ['truncated', 'invalid_utf8', 'parse_error'] as const;
+export type RawEventMark = (typeof rawEventMarks)[number];
+
+export interface TlsIdentity {
+  /** Subject common name of the client certificate. */
+  subjectCn: string | null;
+  /** Subject alternative names as printed by Node (`DNS:a.example, IP Address:10.0.0.1`), split. */
+  sans: string[];
+  /** SHA-256 fingerprint, colon-separated upper-case hex, as Node prints it. */
+  fingerprint256: string;
+}
+
+export interface SourceInfo {
+  /** Registered adapter name (`syslog_tcp`, `windows_events`, …). */
+  adapter: string;
+  transport: Transport;
+  peerAddress: string | null;
+  peerPort: number | null;
+  tls: TlsIdentity | null;
+}
+
+export interface SyslogHeader {
+  format: 'rfc5424' | 'rfc3164' | 'unknown';
+  facility: number | null;
+  severity: number | null;
+  /** ISO 8601 with the sender's own offset (or Z); never re-interpreted into another zone. */
+  timestamp: string | null;
+  hostname: string | null;
+  appName: string | null;
+  procId: string | null;
+  msgId: string | null;
+  structuredData: Record<string, Record<string, string>> | null;
+  /** Byte offset of MSG inside the payload, so a consumer needs no second header parse. */
+  msgOffset: number | null;
+}
+
+export interface RawEvent {
+  version: number;
+  id: string;
+  receivedAt: string;
+  tenant: string;
+  sourceType: SourceType;
+  source: SourceInfo;
+  syslog: SyslogHeader | null;
+  marks: RawEventMark[];
+  parseError: string | null;
+  /** Size of the payload as it arrived, before any truncation. */
+  originalSize: number;
+  payload: Buffer;
+}
+
+/** What an adapter knows about one event; the encoder adds id, tenant and source. */
+export interface RawEventInput {
+  receivedAtMs: number;
+  sourceType: SourceType;
+  syslog: SyslogHeader | null;
+  marks: readonly RawEventMark[] | null;
+  parseError: string | null;
+  originalSize: number;
+  payload: Buffer;
+  /** An id to reuse (replays); a new UUIDv7 when absent. */
+  id?: string;
+}
+
+function sourceJson(source: SourceInfo): string {
+  return JSON.stringify({
+    adapter: source.adapter,
+    transport: source.transport,
+    peer_address: source.peerAddress,
+    peer_port: source.peerPort,
+    tls:
+      source.tls === null
+        ? null
+        : {
+            subject_cn: source.tls.subjectCn,
+            sans: source.tls.sans,
+            fingerprint256: source.tls.fingerprint256,
+          },
+  });
+}
+
+function syslogJson(h: SyslogHeader): string {
+  return JSON.stringify({
+    format: h.format,
+    facility: h.facility,
+    severity: h.severity,
+    timestamp: h.timestamp,
+    hostname: h.hostname,
+    app_name: h.appName,
+    proc_id: h.procId,
+    msg_id: h.msgId,
+    structured_data: h.structuredData,
+    msg_offset: h.msgOffset,
+  });
+}
+
+const NO_MARKS = '[]';
+
+/**
+ * Encodes raw events for one source (a connection, a socket, an HTTP request). The parts that do not
+ * change per event are serialised once; the per-event work is string concatenation plus a JSON escape
+ * of the variable strings.
+ */
+export class RawEventEncoder {
+  readonly #prefix: string;
+  #lastMs = -1;
+  #lastIso = '';
+
+  constructor(source: SourceInfo, tenant: string) {
+    this.#prefix = `,"tenant":${JSON.stringify(tenant)},"source":${sourceJson(source)}`;
+  }
+
+  encode(input: RawEventInput): Buffer {
+    if (input.receivedAtMs !== this.#lastMs) {
+      this.#lastMs = input.receivedAtMs;
+      this.#lastIso = new Date(input.receivedAtMs).toISOString();
+    }
+    const utf8 = input.payload.length === 0 || isUtf8(input.payload);
+    const payload = utf8
+      ? JSON.stringify(input.payload.toString('utf8'))
+      : `"${input.payload.toString('base64')}"`;
+    const marks = input.marks === null || input.marks.length === 0 ? NO_MARKS : JSON.stringify(input.marks);
+    const json =
+      `{"v":${RAW_EVENT_VERSION},"id":"${input.id ?? uuidv7(input.receivedAtMs)}","received_at":"${this.#lastIso}"` +
+      `,"source_type":"${input.sourceType}"${this.#prefix}` +
+      `,"syslog":${input.syslog === null ? 'null' : syslogJson(input.syslog)}` +
+      `,"marks":${marks},"parse_error":${input.parseError === null ? 'null' : JSON.stringify(input.parseError)}` +
+      `,"original_size":${input.originalSize},"payload_encoding":"${utf8 ? 'utf8' : 'base64'}","payload":${payload}}`;
+    return Buffer.from(json, 'utf8');
+  }
+}
+
+export function encodeRawEvent(event: Omit<RawEvent, 'version'>): Buffer {
+  const encoder = new RawEventEncoder(event.source, event.tenant);
+  return encoder.encode({
+    id: event.id,
+    receivedAtMs: Date.parse(event.receivedAt),
+    sourceType: event.sourceType,
+    syslog: event.syslog,
+    marks: event.marks,
+    parseError: event.parseError,
+    originalSize: event.originalSize,
+    payload: event.payload,
+  });
+}
+
+function invalid(reason: string): never {
+  throw new SiemError('SIEM_ERR_RAW_EVENT_INVALID', `not a raw event: ${reason}`, { details: { reason } });
+}
+
+function str(o: Record<string, unknown>, key: string): string {
+  const v = o[key];
+  if (typeof v !== 'string') invalid(`${key} must be a string`);
+  return v;
+}
+
+function strOrNull(o: Record<string, unknown>, key: string): string | null {
+  const v = o[key];
+  if (v === null || v === undefined) return null;
+  if (typeof v !== 'string') invalid(`${key} must be a string or null`);
+  return v;
+}
+
+function numOrNull(o: Record<string, unknown>, key: string): number | null {
+  const v = o[key];
+  if (v === null || v === undefined) return null;
+  if (typeof v !== 'number' || !Number.isFinite(v)) invalid(`${key} must be a number or null`);
+  return v;
+}
+
+function obj(v: unknown, what: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) invalid(`${what} must be an object`);
+  return v as Record<string, unknown>;
+}
+
+/** Parses and checks a raw-event record. Throws SIEM_ERR_RAW_EVENT_INVALID with the reason. */
+export function decodeRawEvent(value: Buffer | string): RawEvent {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
+  } catch {
+    invalid('value is not JSON');
+  }
+  const o = obj(parsed, 'record');
+  const version = o.v;
+  if (typeof version !== 'number') invalid('v must be a number');
+  if (version > RAW_EVENT_VERSION || version < 1) invalid(`unsupported version ${version}`);
+  const sourceType = str(o, 'source_type');
+  if (!(sourceTypes as readonly string[]).includes(sourceType)) invalid(`unknown source_type ${sourceType}`);
+  const s = obj(o.source, 'source');
+  const transport = str(s, 'transport');
+  if (!(transports as readonly string[]).includes(transport)) invalid(`unknown transport ${transport}`);
+  const tlsRaw = s.tls === null || s.tls === undefined ? null : obj(s.tls, 'source.tls');
+  const source: SourceInfo = {
+    adapter: str(s, 'adapter'),
+    transport: transport as Transport,
+    peerAddress: strOrNull(s, 'peer_address'),
+    peerPort: numOrNull(s, 'peer_port'),
+    tls:
+      tlsRaw === null
+        ? null
+        : {
+            subjectCn: strOrNull(tlsRaw, 'subject_cn'),
+            sans: Array.isArray(tlsRaw.sans) ? tlsRaw.sans.map(String) : [],
+            fingerprint256: str(tlsRaw, 'fingerprint256'),
+          },
+  };
+  let syslog: SyslogHeader | null = null;
+  if (o.syslog !== null && o.syslog !== undefined) {
+    const h = obj(o.syslog, 'syslog');
+    const format = str(h, 'format');
+    if (format !== 'rfc5424' && format !== 'rfc3164' && format !== 'unknown')
+      invalid(`unknown syslog format ${format}`);
+    const sd = h.structured_data;
+    syslog = {
+      format,
+      facility: numOrNull(h, 'facility'),
+      severity: numOrNull(h, 'severity'),
+      timestamp: strOrNull(h, 'timestamp'),
+      hostname: strOrNull(h, 'hostname'),
+      appName: strOrNull(h, 'app_name'),
+      procId: strOrNull(h, 'proc_id'),
+      msgId: strOrNull(h, 'msg_id'),
+      structuredData:
+        sd === null || sd === undefined
+          ? null
+          : (obj(sd, 'syslog.structured_data') as Record<string, Record<string, string>>),
+      msgOffset: numOrNull(h, 'msg_offset'),
+    };
+  }
+  const marksRaw = o.marks ?? [];
+  if (!Array.isArray(marksRaw)) invalid('marks must be an array');
+  const marks = marksRaw.filter((m): m is RawEventMark => (rawEventMarks as readonly unknown[]).includes(m));
+  const encoding = o.payload_encoding ?? 'utf8';
+  const payloadText = str(o, 'payload');
+  let payload: Buffer;
+  if (encoding === 'utf8') payload = Buffer.from(payloadText, 'utf8');
+  else if (encoding === 'base64') payload = Buffer.from(payloadText, 'base64');
+  else invalid(`unknown payload_encoding ${String(encoding)}`);
+  const receivedAt = str(o, 'received_at');
+  if (Number.isNaN(Date.parse(receivedAt))) invalid('received_at is not a timestamp');
+  return {
+    version,
+    id: str(o, 'id'),
+    receivedAt,
+    tenant: str(o, 'tenant'),
+    sourceType: sourceType as SourceType,
+    source,
+    syslog,
+    marks,
+    parseError: strOrNull(o, 'parse_error'),
+    originalSize: numOrNull(o, 'original_size') ?? payload.length,
+    payload,
+  };
+}

@@ -1,0 +1,6 @@
+export * from './child-module.js';
+export * from './contracts.js';
+export * from './errors.js';
+export * from './events.js';
+export * from './normalized.js';
+export * from './uuidv7.js';

@@ -1,0 +1,105 @@
+import { Section, type Static, Type } from '@siem/config';
+
+const TopicOptions = (name: string, partitions: number, retentionHours: number, description: string) =>
+  Section(
+    {
+      name: Type.String({ default: name, description: 'Topic name.' }),
+      partitions: Type.Integer({
+        minimum: 1,
+        default: partitions,
+        description: 'Partition count at creation.',
+      }),
+      replication_factor: Type.Integer({
+        minimum: 1,
+        default: 1,
+        description: 'Replicas per partition (3 on a production cluster).',
+      }),
+      retention_hours: Type.Integer({
+        minimum: 1,
+        default: retentionHours,
+        description: 'retention.ms, in hours.',
+      }),
+    },
+    { description },
+  );
+
+export const kafkaOptionsSchema = Section(
+  {
+    brokers: Type.String({
+      minLength: 1,
+      default: '127.0.0.1:9092',
+      description: 'Bootstrap brokers, comma-separated host:port.',
+    }),
+    client_id: Type.String({ default: 'siem', description: 'client.id reported to the brokers.' }),
+    security_protocol: Type.Union(
+      [
+        Type.Literal('plaintext'),
+        Type.Literal('ssl'),
+        Type.Literal('sasl_plaintext'),
+        Type.Literal('sasl_ssl'),
+      ],
+      { default: 'plaintext', description: 'security.protocol.' },
+    ),
+    sasl: Section(
+      {
+        mechanism: Type.Union(
+          [Type.Literal('PLAIN'), Type.Literal('SCRAM-SHA-256'), Type.Literal('SCRAM-SHA-512')],
+          { default: 'SCRAM-SHA-512', description: 'sasl.mechanism.' },
+        ),
+        username: Type.Optional(Type.String({ description: 'sasl.username.' })),
+        password: Type.Optional(
+          Type.String({ description: 'sasl.password (prefer SIEM_KAFKA__SASL__PASSWORD).' }),
+        ),
+      },
+      { description: 'SASL credentials, used with sasl_plaintext and sasl_ssl.' },
+    ),
+    ssl: Section(
+      {
+        ca_file: Type.Optional(
+          Type.String({ description: 'ssl.ca.location: CA bundle that signed the brokers.' }),
+        ),
+        cert_file: Type.Optional(Type.String({ description: 'ssl.certificate.location for mutual TLS.' })),
+        key_file: Type.Optional(Type.String({ description: 'ssl.key.location for mutual TLS.' })),
+        key_password: Type.Optional(Type.String({ description: 'ssl.key.password.' })),
+        verify_hostname: Type.Boolean({
+          default: true,
+          description: 'Check the broker certificate host name.',
+        }),
+      },
+      { description: 'TLS settings, used with ssl and sasl_ssl.' },
+    ),
+    librdkafka: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
+      default: {},
+      description: 'Extra librdkafka properties passed through unchanged (they win over the settings above).',
+    }),
+    create_topics: Type.Boolean({
+      default: true,
+      description: 'Create missing topics at start-up from the definitions below.',
+    }),
+    topics: Section(
+      {
+        raw: TopicOptions('siem.raw', 12, 72, 'Raw events from the gateways.'),
+        normalized: TopicOptions('siem.normalized', 12, 72, 'Normalized events (optional publication).'),
+        dlq: TopicOptions(
+          'siem.dlq',
+          3,
+          336,
+          'Dead letters: records that cannot be delivered or normalized.',
+        ),
+        severity_prefix: Type.String({
+          default: 'siem.severity.',
+          description: 'Prefix of the per-severity routing topics (siem.severity.critical, …).',
+        }),
+        severity_partitions: Type.Integer({
+          minimum: 1,
+          default: 3,
+          description: 'Partitions of each severity topic.',
+        }),
+      },
+      { description: 'Topic definitions: the one place topic names, partitions and retention are set.' },
+    ),
+  },
+  { description: 'Kafka connection and topics.' },
+);
+
+export type KafkaOptions = Static<typeof kafkaOptionsSchema>;

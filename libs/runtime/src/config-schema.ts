@@ -1,0 +1,46 @@
+import { apiOptionsSchema } from '@siem/api';
+import { bufferOptionsSchema } from '@siem/buffer';
+import { type LoadOptions, loadConfig, Section, type Static, Type } from '@siem/config';
+import { kafkaOptionsSchema } from '@siem/kafka';
+import { storageOptionsSchema } from '@siem/storage';
+import { syslogTcpOptionsSchema, syslogTlsOptionsSchema, syslogUdpOptionsSchema } from '@siem/syslog';
+
+/**
+ * The whole configuration: one YAML file plus SIEM_* environment overrides (`SIEM_KAFKA__BROKERS`,
+ * `SIEM_ADAPTERS__SYSLOG_UDP__PORT`, …). Each section's schema lives with its component.
+ */
+export const rootConfigSchema = Section({
+  tenant: Type.String({ minLength: 1, default: 'default', description: 'Tenant of events that name none.' }),
+  data_dir: Type.String({
+    minLength: 1,
+    default: './data',
+    description: 'Folder for the buffer spill, the embedded database and archives (SIEM_DATA_DIR).',
+  }),
+  log: Section(
+    {
+      level: Type.Union(
+        ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+        { default: 'info', description: 'pino log level.' },
+      ),
+    },
+    { description: 'Logging (pino JSON on stdout).' },
+  ),
+  api: apiOptionsSchema,
+  kafka: kafkaOptionsSchema,
+  buffer: bufferOptionsSchema,
+  storage: storageOptionsSchema,
+  adapters: Section(
+    {
+      syslog_udp: syslogUdpOptionsSchema,
+      syslog_tcp: syslogTcpOptionsSchema,
+      syslog_tls: syslogTlsOptionsSchema,
+    },
+    { description: 'Adapters by registered name; each starts when enabled.' },
+  ),
+});
+
+export type RootConfig = Static<typeof rootConfigSchema>;
+
+export function loadRootConfig(options: LoadOptions = {}): RootConfig {
+  return loadConfig<RootConfig>(rootConfigSchema, options);
+}

@@ -1,0 +1,3 @@
+export * from './config-schema.js';
+export * from './lifecycle.js';
+export * from './serve-api.js';

@@ -1,0 +1,2 @@
+export * from './embedded/embedded.js';
+export * from './options.js';
