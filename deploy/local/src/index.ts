@@ -1,4 +1,13 @@
-export { fetchKafkaJars, kafkaJarsDir } from './kafka.js';
+export {
+  createKafkaService,
+  fetchKafkaJars,
+  type KafkaInstanceOptions,
+  kafkaJarsDir,
+  kafkaService,
+} from './kafka.js';
 export * from './paths.js';
+export { createPostgresService, type PostgresInstanceOptions, postgresService } from './postgres.js';
+export { pidAlive, run, runOrThrow, stopPid, waitFor } from './proc.js';
 export type { ServiceStatus, StackService } from './service.js';
 export * from './stack.js';
+export { createTimescaleService, type TimescaleInstanceOptions, timescaleService } from './timescale.js';

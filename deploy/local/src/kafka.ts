@@ -3,17 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { probeBrokers } from '@siem/kafka';
-import { KAFKA_VERSION, stackPaths, stackPorts, stackUrls } from './paths.js';
+import { KAFKA_VERSION, stackPaths, stackPorts } from './paths.js';
 import { pidAlive, readPid, removeIfExists, runOrThrow, stopPid, waitFor } from './proc.js';
 import type { ServiceStatus, StackService } from './service.js';
 
 const jarsHome = join(stackPaths.cacheDir, `kafka-${KAFKA_VERSION}`);
 export const kafkaJarsDir = join(jarsHome, 'libs');
 const jarsComplete = join(jarsHome, 'complete');
-const home = join(stackPaths.stackDir, 'kafka');
-const dataDir = join(home, 'data');
-const pidFile = join(home, 'kafka.pid');
-const outFile = join(home, 'kafka.out');
 
 /**
  * The broker and its tools come from Maven Central as the official jars (pinned version), copied with
@@ -46,7 +42,14 @@ export async function fetchKafkaJars(): Promise<boolean> {
   return true;
 }
 
-function java(args: string[]): string[] {
+export interface KafkaInstanceOptions {
+  /** Service name in status output; also the folder name under the stack folder. */
+  name: string;
+  port: number;
+  controllerPort: number;
+}
+
+function java(home: string, args: string[]): string[] {
   return [
     '-cp',
     `${kafkaJarsDir}/*`,
@@ -55,9 +58,8 @@ function java(args: string[]): string[] {
   ];
 }
 
-function writeConfig(): string {
+function writeConfig(home: string, dataDir: string, kafka: number, kafkaController: number): string {
   const file = join(home, 'server.properties');
-  const { kafka, kafkaController } = stackPorts;
   writeFileSync(
     file,
     [
@@ -107,62 +109,89 @@ function tail(file: string, lines = 30): string {
   return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
 }
 
-export const kafkaService: StackService = {
-  name: 'kafka',
-  address: stackUrls.kafkaBrokers,
+/**
+ * A single-node KRaft broker. The stack's own instance is `kafkaService`; tests that stop and start a
+ * broker on purpose make an instance of their own with other ports, so they never disturb the others.
+ */
+export function createKafkaService(options: KafkaInstanceOptions): StackService {
+  const home = join(stackPaths.stackDir, options.name);
+  const dataDir = join(home, 'data');
+  const pidFile = join(home, 'kafka.pid');
+  const outFile = join(home, 'kafka.out');
+  const brokers = `127.0.0.1:${options.port}`;
+  return {
+    name: options.name,
+    address: brokers,
 
-  async status(): Promise<ServiceStatus> {
-    const pid = readPid(pidFile);
-    const running = pid !== null && pidAlive(pid);
-    const answers = await probeBrokers(stackUrls.kafkaBrokers, 2_000);
-    return { running: running || answers, answers, pid: running ? pid : null };
-  },
+    async status(): Promise<ServiceStatus> {
+      const pid = readPid(pidFile);
+      const running = pid !== null && pidAlive(pid);
+      const answers = await probeBrokers(brokers, 2_000);
+      return { running: running || answers, answers, pid: running ? pid : null };
+    },
 
-  async up(): Promise<boolean> {
-    const pid = readPid(pidFile);
-    if (pid !== null && pidAlive(pid) && (await probeBrokers(stackUrls.kafkaBrokers, 5_000))) return false;
-    await fetchKafkaJars();
-    mkdirSync(dataDir, { recursive: true });
-    const config = writeConfig();
-    if (!existsSync(join(dataDir, 'meta.properties'))) {
-      const clusterId = randomBytes(16).toString('base64url');
-      await runOrThrow('java', java(['kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', config]));
-    }
-    const out = openSync(outFile, 'a');
-    const child = spawn(
-      'java',
-      ['-Xms256m', '-Xmx768m', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', ...java(['kafka.Kafka', config])],
-      { detached: true, stdio: ['ignore', out, out] },
-    );
-    closeSync(out);
-    child.unref();
-    writeFileSync(pidFile, `${child.pid}\n`);
-    try {
-      await waitFor(
-        'kafka',
-        async () => {
-          if (!pidAlive(child.pid!))
-            throw new Error(`the broker exited; its log ends with:\n${tail(outFile)}`);
-          return probeBrokers(stackUrls.kafkaBrokers, 2_000);
-        },
-        120_000,
-        500,
+    async up(): Promise<boolean> {
+      const pid = readPid(pidFile);
+      if (await probeBrokers(brokers, 3_000)) return false; // ours, or another broker already on this port
+      if (pid !== null && pidAlive(pid)) await stopPid(pid, 30_000); // alive but not answering: restart it
+      await fetchKafkaJars();
+      mkdirSync(dataDir, { recursive: true });
+      const config = writeConfig(home, dataDir, options.port, options.controllerPort);
+      if (!existsSync(join(dataDir, 'meta.properties'))) {
+        const clusterId = randomBytes(16).toString('base64url');
+        await runOrThrow(
+          'java',
+          java(home, ['kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', config]),
+        );
+      }
+      const out = openSync(outFile, 'a');
+      const child = spawn(
+        'java',
+        [
+          '-Xms256m',
+          '-Xmx768m',
+          '-XX:+UseG1GC',
+          '-XX:MaxGCPauseMillis=20',
+          ...java(home, ['kafka.Kafka', config]),
+        ],
+        { detached: true, stdio: ['ignore', out, out] },
       );
-    } catch (err) {
-      await stopPid(child.pid!, 5_000);
-      throw err;
-    }
-    return true;
-  },
+      closeSync(out);
+      child.unref();
+      writeFileSync(pidFile, `${child.pid}\n`);
+      try {
+        await waitFor(
+          'kafka',
+          async () => {
+            if (!pidAlive(child.pid!))
+              throw new Error(`the broker exited; its log ends with:\n${tail(outFile)}`);
+            return probeBrokers(brokers, 2_000);
+          },
+          120_000,
+          500,
+        );
+      } catch (err) {
+        await stopPid(child.pid!, 5_000);
+        throw err;
+      }
+      return true;
+    },
 
-  async down(): Promise<boolean> {
-    const pid = readPid(pidFile);
-    if (pid === null || !pidAlive(pid)) {
+    async down(): Promise<boolean> {
+      const pid = readPid(pidFile);
+      if (pid === null || !pidAlive(pid)) {
+        removeIfExists(pidFile);
+        return false;
+      }
+      await stopPid(pid, 60_000);
       removeIfExists(pidFile);
-      return false;
-    }
-    await stopPid(pid, 60_000);
-    removeIfExists(pidFile);
-    return true;
-  },
-};
+      return true;
+    },
+  };
+}
+
+export const kafkaService = createKafkaService({
+  name: 'kafka',
+  port: stackPorts.kafka,
+  controllerPort: stackPorts.kafkaController,
+});

@@ -4,16 +4,17 @@ import { join } from 'node:path';
 import { nodeArgsFor } from '@siem/core';
 import { timescaleServerModule } from '@siem/storage';
 import pg from 'pg';
-import { stackPaths, stackPorts, stackUrls } from './paths.js';
+import { stackPaths, stackPorts } from './paths.js';
 import { pidAlive, readPid, removeIfExists, stopPid, waitFor } from './proc.js';
 import type { ServiceStatus, StackService } from './service.js';
 
-const home = join(stackPaths.stackDir, 'timescaledb');
-const pidFile = join(home, 'server.pid');
-const logFile = join(home, 'server.log');
+export interface TimescaleInstanceOptions {
+  name: string;
+  port: number;
+}
 
-async function answers(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: stackUrls.timescale, connectionTimeoutMillis: 2_000 });
+async function answers(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
   try {
     await client.connect();
     const r = await client.query("select extversion from pg_extension where extname = 'timescaledb'");
@@ -25,61 +26,73 @@ async function answers(): Promise<boolean> {
   }
 }
 
-/** The TimescaleDB engine (PGlite build) behind the PostgreSQL wire protocol, in its own process. */
-export const timescaleService: StackService = {
-  name: 'timescaledb',
-  address: `127.0.0.1:${stackPorts.timescale} (${stackUrls.timescale})`,
+/**
+ * The TimescaleDB engine (PGlite build) behind the PostgreSQL wire protocol, in its own process.
+ * `timescaleService` is the stack's own; outage tests make an instance of their own on another port.
+ */
+export function createTimescaleService(options: TimescaleInstanceOptions): StackService {
+  const home = join(stackPaths.stackDir, options.name);
+  const pidFile = join(home, 'server.pid');
+  const logFile = join(home, 'server.log');
+  const url = `postgres://postgres@127.0.0.1:${options.port}/postgres`;
+  return {
+    name: options.name,
+    address: `127.0.0.1:${options.port} (${url})`,
 
-  async status(): Promise<ServiceStatus> {
-    const pid = readPid(pidFile);
-    const alive = pid !== null && pidAlive(pid);
-    const ok = await answers();
-    return { running: alive || ok, answers: ok, pid: alive ? pid : null };
-  },
+    async status(): Promise<ServiceStatus> {
+      const pid = readPid(pidFile);
+      const alive = pid !== null && pidAlive(pid);
+      const ok = await answers(url);
+      return { running: alive || ok, answers: ok, pid: alive ? pid : null };
+    },
 
-  async up(): Promise<boolean> {
-    const pid = readPid(pidFile);
-    if (pid !== null && pidAlive(pid) && (await answers())) return false;
-    mkdirSync(home, { recursive: true });
-    const out = openSync(logFile, 'a');
-    const child = spawn(
-      process.execPath,
-      [...nodeArgsFor(timescaleServerModule), join(home, 'data'), '127.0.0.1', String(stackPorts.timescale)],
-      { detached: true, stdio: ['ignore', out, out] },
-    );
-    closeSync(out);
-    child.unref();
-    writeFileSync(pidFile, `${child.pid}\n`);
-    try {
-      await waitFor(
-        'timescaledb',
-        async () => {
-          if (!pidAlive(child.pid!)) {
-            const log = existsSync(logFile)
-              ? readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n')
-              : '';
-            throw new Error(`the server exited; its log ends with:\n${log}`);
-          }
-          return answers();
-        },
-        90_000,
-        300,
+    async up(): Promise<boolean> {
+      const pid = readPid(pidFile);
+      if (await answers(url)) return false; // ours, or another engine already on this port
+      if (pid !== null && pidAlive(pid)) await stopPid(pid, 10_000); // alive but not answering: restart it
+      mkdirSync(home, { recursive: true });
+      const out = openSync(logFile, 'a');
+      const child = spawn(
+        process.execPath,
+        [...nodeArgsFor(timescaleServerModule), join(home, 'data'), '127.0.0.1', String(options.port)],
+        { detached: true, stdio: ['ignore', out, out] },
       );
-    } catch (err) {
-      await stopPid(child.pid!, 5_000);
-      throw err;
-    }
-    return true;
-  },
+      closeSync(out);
+      child.unref();
+      writeFileSync(pidFile, `${child.pid}\n`);
+      try {
+        await waitFor(
+          'timescaledb',
+          async () => {
+            if (!pidAlive(child.pid!)) {
+              const log = existsSync(logFile)
+                ? readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n')
+                : '';
+              throw new Error(`the server exited; its log ends with:\n${log}`);
+            }
+            return answers(url);
+          },
+          90_000,
+          300,
+        );
+      } catch (err) {
+        await stopPid(child.pid!, 5_000);
+        throw err;
+      }
+      return true;
+    },
 
-  async down(): Promise<boolean> {
-    const pid = readPid(pidFile);
-    if (pid === null || !pidAlive(pid)) {
+    async down(): Promise<boolean> {
+      const pid = readPid(pidFile);
+      if (pid === null || !pidAlive(pid)) {
+        removeIfExists(pidFile);
+        return false;
+      }
+      await stopPid(pid, 30_000);
       removeIfExists(pidFile);
-      return false;
-    }
-    await stopPid(pid, 30_000);
-    removeIfExists(pidFile);
-    return true;
-  },
-};
+      return true;
+    },
+  };
+}
+
+export const timescaleService = createTimescaleService({ name: 'timescaledb', port: stackPorts.timescale });

@@ -1,2 +1,3 @@
+export * from './bench.js';
 export * from './logger.js';
 export * from './metrics.js';
