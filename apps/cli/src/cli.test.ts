@@ -25,6 +25,15 @@ describe('siem CLI', () => {
     expect(committed).toBe(renderExampleConfig());
   });
 
+  it('keeps infrastructure/kafka/topics.yaml equal to what the topic definitions generate', () => {
+    const committed = readFileSync(join(repoRoot, 'infrastructure/kafka/topics.yaml'), 'utf8');
+    const generated = siem(['kafka-topics', '--strimzi', '--cluster', 'siem-kafka', '--replicas', '3']);
+    expect(generated.status).toBe(0);
+    expect(generated.stdout).toBe(committed);
+    expect(committed).toContain('name: siem.raw');
+    expect(committed).toContain('min.insync.replicas: "2"');
+  });
+
   it('validate accepts the example and lists every problem of a bad file with exit code 1', () => {
     const ok = siem(['validate', join(repoRoot, 'deploy/config/siem.example.yaml')]);
     expect(ok.stderr).toBe('');

@@ -133,7 +133,12 @@ export function createKafkaService(options: KafkaInstanceOptions): StackService 
     async up(): Promise<boolean> {
       const pid = readPid(pidFile);
       if (await probeBrokers(brokers, 3_000)) return false; // ours, or another broker already on this port
-      if (pid !== null && pidAlive(pid)) await stopPid(pid, 30_000); // alive but not answering: restart it
+      if (pid !== null && pidAlive(pid)) {
+        // Ours and alive but silent: busy (the broker may be serving a long request from another test
+        // run) or still starting. Wait for it; never restart a service other runs may be using.
+        await waitFor(options.name, () => probeBrokers(brokers, 2_000), 120_000, 1_000);
+        return false;
+      }
       await fetchKafkaJars();
       mkdirSync(dataDir, { recursive: true });
       const config = writeConfig(home, dataDir, options.port, options.controllerPort);

@@ -49,7 +49,12 @@ export function createTimescaleService(options: TimescaleInstanceOptions): Stack
     async up(): Promise<boolean> {
       const pid = readPid(pidFile);
       if (await answers(url)) return false; // ours, or another engine already on this port
-      if (pid !== null && pidAlive(pid)) await stopPid(pid, 10_000); // alive but not answering: restart it
+      if (pid !== null && pidAlive(pid)) {
+        // Ours and alive but silent: busy (the engine may be serving a long request from another test
+        // run) or still starting. Wait for it; never restart a service other runs may be using.
+        await waitFor(options.name, () => answers(url), 120_000, 1_000);
+        return false;
+      }
       mkdirSync(home, { recursive: true });
       const out = openSync(logFile, 'a');
       const child = spawn(

@@ -92,3 +92,20 @@ export interface AdapterFactory<TOptions = unknown> {
   readonly schema: object;
   create(name: string, options: TOptions, context: SourceContext): Source;
 }
+
+/** A batch handed out by the buffer; it stays owned by the buffer until acked or nacked. */
+export interface Lease {
+  readonly id: number;
+  readonly records: readonly BufferRecord[];
+}
+
+/**
+ * The consumer side of the buffer. `next` resolves with up to `maxRecords` records (null once the
+ * buffer is closed and drained); `ack` forgets a delivered lease, `nack` re-queues it ahead of newer
+ * data. Several leases may be outstanding at once.
+ */
+export interface LeaseSource {
+  next(maxRecords: number, signal?: AbortSignal): Promise<Lease | null>;
+  ack(lease: Lease): void;
+  nack(lease: Lease): void;
+}

@@ -72,6 +72,86 @@ export const kafkaOptionsSchema = Section(
       default: {},
       description: 'Extra librdkafka properties passed through unchanged (they win over the settings above).',
     }),
+    producer: Section(
+      {
+        pool_size: Type.Integer({
+          minimum: 1,
+          maximum: 16,
+          default: 1,
+          description:
+            'librdkafka producers in the pool; records are spread by key so each host keeps its order. ' +
+            'One producer already runs its own I/O threads: measure before raising (bench/results/kafka-producer).',
+        }),
+        key_by: Type.Union([Type.Literal('host'), Type.Literal('tenant')], {
+          default: 'host',
+          description: 'Record key: the source host (per-host order on one partition) or the tenant.',
+        }),
+        linger_ms: Type.Number({
+          minimum: 0,
+          default: 10,
+          description: 'linger.ms: wait this long to fill batches.',
+        }),
+        batch_bytes: Type.Integer({
+          minimum: 1024,
+          default: 1_048_576,
+          description: 'batch.size per partition.',
+        }),
+        batch_num_messages: Type.Integer({
+          minimum: 1,
+          default: 10_000,
+          description: 'batch.num.messages per partition.',
+        }),
+        queue_max_messages: Type.Integer({
+          minimum: 1000,
+          default: 500_000,
+          description: 'queue.buffering.max.messages: local queue; when full, the buffer is held back.',
+        }),
+        queue_max_kbytes: Type.Integer({
+          minimum: 1024,
+          default: 1_048_576,
+          description: 'queue.buffering.max.kbytes of the local queue.',
+        }),
+        message_timeout_ms: Type.Integer({
+          minimum: 1000,
+          default: 300_000,
+          description:
+            'message.timeout.ms: how long librdkafka keeps retrying one record before the batch is handed ' +
+            'back to the buffer.',
+        }),
+        max_message_bytes: Type.Integer({
+          minimum: 1024,
+          default: 4 * 1024 * 1024,
+          description: 'message.max.bytes: larger records go to the dead-letter topic.',
+        }),
+        max_in_flight_batches: Type.Integer({
+          minimum: 1,
+          default: 16,
+          description: 'Buffer leases being delivered at once.',
+        }),
+        batch_max_records: Type.Integer({
+          minimum: 1,
+          default: 5000,
+          description: 'Records taken from the buffer per lease.',
+        }),
+        breaker: Section(
+          {
+            reset_timeout_ms: Type.Integer({
+              minimum: 100,
+              default: 5000,
+              description: 'An open circuit tries one batch again after this long.',
+            }),
+            probe_interval_ms: Type.Integer({
+              minimum: 100,
+              default: 2000,
+              description:
+                'While the brokers are unreachable, ask for metadata this often to notice them return.',
+            }),
+          },
+          { description: 'Circuit breaker (opossum) around delivery to Kafka.' },
+        ),
+      },
+      { description: 'The producer pool of the gateway role (node-rdkafka, idempotent, acks=all, zstd).' },
+    ),
     create_topics: Type.Boolean({
       default: true,
       description: 'Create missing topics at start-up from the definitions below.',

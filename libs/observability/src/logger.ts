@@ -1,3 +1,4 @@
+import type { LoggerLike } from '@siem/core';
 import { type Logger, type LoggerOptions, pino } from 'pino';
 
 export type { Logger } from 'pino';
@@ -27,11 +28,11 @@ export const silentLogger: Logger = pino({ level: 'silent' });
  * the line that does get written says how many were suppressed since the last one.
  */
 export class RateLimitedLog {
-  readonly #logger: Logger;
+  readonly #logger: LoggerLike;
   readonly #intervalMs: number;
   readonly #last = new Map<string, { at: number; suppressed: number }>();
 
-  constructor(logger: Logger, intervalMs = 10_000) {
+  constructor(logger: LoggerLike, intervalMs = 10_000) {
     this.#logger = logger;
     this.#intervalMs = intervalMs;
   }

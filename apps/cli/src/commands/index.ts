@@ -1,9 +1,15 @@
 import type { Command } from './command.js';
 import { configExampleCommand } from './config-example.js';
+import { kafkaTopicsCommand } from './kafka-topics.js';
 import { serveCommand } from './serve.js';
 import { validateCommand } from './validate.js';
 
 export type { Command } from './command.js';
 
 /** Every `siem` subcommand; a new one is one import and one entry here. */
-export const commands: readonly Command[] = [serveCommand, validateCommand, configExampleCommand];
+export const commands: readonly Command[] = [
+  serveCommand,
+  validateCommand,
+  configExampleCommand,
+  kafkaTopicsCommand,
+];

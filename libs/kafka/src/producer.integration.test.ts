@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import { checkAgainst } from '@siem/config';
+import type { BufferRecord } from '@siem/core';
+import { stackUrls } from '@siem/local-stack';
+import { silentLogger } from '@siem/observability';
+import rdkafka from 'node-rdkafka';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ensureTopics } from './admin.js';
+import { type KafkaOptions, kafkaOptionsSchema } from './options.js';
+import { KafkaProducerPool } from './producer.js';
+
+const suffix = randomUUID().slice(0, 8);
+const topics: string[] = [];
+
+function options(overrides: Record<string, unknown> = {}): KafkaOptions {
+  const o = {
+    brokers: stackUrls.kafkaBrokers,
+    topics: {
+      raw: { name: `test.raw.${suffix}`, partitions: 4 },
+      dlq: { name: `test.dlq.${suffix}`, partitions: 1 },
+    },
+    ...overrides,
+  };
+  expect(checkAgainst(kafkaOptionsSchema, o)).toEqual([]);
+  return o as KafkaOptions;
+}
+
+async function consume(topic: string, count: number): Promise<rdkafka.Message[]> {
+  const consumer = new rdkafka.KafkaConsumer(
+    {
+      'metadata.broker.list': stackUrls.kafkaBrokers,
+      'group.id': `t-${randomUUID()}`,
+      'enable.auto.commit': false,
+    },
+    { 'auto.offset.reset': 'earliest' },
+  );
+  await new Promise<void>((resolve, reject) =>
+    consumer.connect({}, (err) => (err ? reject(err) : resolve())),
+  );
+  consumer.subscribe([topic]);
+  const got: rdkafka.Message[] = [];
+  const deadline = Date.now() + 60_000;
+  while (got.length < count && Date.now() < deadline) {
+    const batch = await new Promise<rdkafka.Message[]>((resolve, reject) =>
+      consumer.consume(1000, (err, m) => (err ? reject(err) : resolve(m))),
+    );
+    got.push(...batch);
+  }
+  // one more poll: anything beyond `count` would be a duplicate
+  got.push(
+    ...(await new Promise<rdkafka.Message[]>((resolve) =>
+      consumer.consume(1000, (_e, m) => resolve(m ?? [])),
+    )),
+  );
+  await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+  return got;
+}
+
+function records(n: number, hosts: number, size = 200): BufferRecord[] {
+  return Array.from({ length: n }, (_, i) => ({
+    key: `host-${i % hosts}`,
+    value: Buffer.from(JSON.stringify({ seq: i, pad: 'x'.repeat(size) })),
+  }));
+}
+
+describe('KafkaProducerPool against the real broker', () => {
+  const opts = options();
+  afterAll(async () => {
+    const admin = rdkafka.AdminClient.create({ 'metadata.broker.list': stackUrls.kafkaBrokers });
+    await Promise.all(
+      topics.map((t) => new Promise<void>((resolve) => admin.deleteTopic(t, 10_000, () => resolve()))),
+    );
+    admin.disconnect();
+  });
+
+  it('delivers every record of every batch, keeping each host on one partition in order', async () => {
+    const created = await ensureTopics(opts, [
+      {
+        name: opts.topics.raw.name,
+        partitions: 4,
+        replicationFactor: 1,
+        config: { 'compression.type': 'zstd' },
+      },
+      { name: opts.topics.dlq.name, partitions: 1, replicationFactor: 1, config: {} },
+    ]);
+    topics.push(...created);
+    const pool = new KafkaProducerPool({
+      kafka: { ...opts, producer: { ...opts.producer, pool_size: 2 } },
+      logger: silentLogger,
+    });
+    await pool.connect();
+    const all = records(20_000, 50);
+    for (let i = 0; i < all.length; i += 5000) await pool.writeBatch(all.slice(i, i + 5000));
+    expect(await pool.healthcheck()).toEqual({ ok: true });
+    await pool.close();
+
+    const got = await consume(opts.topics.raw.name, all.length);
+    expect(got).toHaveLength(all.length); // every record, no duplicate
+    const partitionOf = new Map<string, number>();
+    const lastSeq = new Map<string, number>();
+    for (const m of got) {
+      const key = String(m.key);
+      const seq = (JSON.parse(m.value!.toString()) as { seq: number }).seq;
+      if (!partitionOf.has(key)) partitionOf.set(key, m.partition);
+      expect(m.partition).toBe(partitionOf.get(key));
+      expect(seq).toBeGreaterThan(lastSeq.get(key) ?? -1);
+      lastSeq.set(key, seq);
+    }
+    expect(partitionOf.size).toBe(50);
+  });
+
+  it('turns a full local queue into waiting, not an error', async () => {
+    const small = { ...opts, producer: { ...opts.producer, queue_max_messages: 1000, linger_ms: 50 } };
+    const pool = new KafkaProducerPool({ kafka: small, logger: silentLogger });
+    await pool.connect();
+    const batch = records(10_000, 7, 50); // ten times what the local queue holds
+    await expect(pool.writeBatch(batch)).resolves.toBeUndefined();
+    await pool.close();
+  });
+
+  it('sends records Kafka can never accept to the dead-letter topic with the reason', async () => {
+    const tight = { ...opts, producer: { ...opts.producer, max_message_bytes: 64 * 1024 } };
+    const pool = new KafkaProducerPool({ kafka: tight, logger: silentLogger });
+    await pool.connect();
+    const big: BufferRecord = { key: 'host-big', value: Buffer.alloc(200 * 1024, 0x61) };
+    await pool.writeBatch([...records(3, 1), big]);
+    await pool.close();
+    const dead = await consume(opts.topics.dlq.name, 1);
+    expect(dead).toHaveLength(1);
+    const headers = Object.assign({}, ...(dead[0]!.headers ?? [])) as Record<string, Buffer>;
+    expect(String(headers['siem-dlq-reason'])).toBe('too_large');
+    expect(String(headers['siem-dlq-original-size'])).toBe(String(200 * 1024));
+    expect(String(headers['siem-dlq-truncated'])).toBe('true');
+    expect(String(dead[0]!.key)).toBe('host-big');
+  });
+});
