@@ -11,3 +11,5 @@ export { pidAlive, run, runOrThrow, stopPid, waitFor } from './proc.js';
 export type { ServiceStatus, StackService } from './service.js';
 export * from './stack.js';
 export { createTimescaleService, type TimescaleInstanceOptions, timescaleService } from './timescale.js';
+export { fetchHelm, HELM_VERSION, helmBinary } from './tools.js';
+export { fetchLoggen, type Loggen } from './loggen.js';

@@ -5,13 +5,16 @@
 import { fetchKafkaJars } from './kafka.js';
 import { stackUrls } from './paths.js';
 import { stackDown, stackStatus, stackUp } from './stack.js';
+import { fetchHelm, HELM_VERSION } from './tools.js';
 
 async function main(): Promise<number> {
   const [command = 'status', ...names] = process.argv.slice(2);
   switch (command) {
     case 'fetch': {
-      const fetched = await fetchKafkaJars();
-      process.stdout.write(fetched ? 'kafka jars fetched\n' : 'kafka jars already cached\n');
+      const jars = await fetchKafkaJars();
+      process.stdout.write(jars ? 'kafka jars fetched\n' : 'kafka jars already cached\n');
+      const helm = await fetchHelm();
+      process.stdout.write(helm ? `helm ${HELM_VERSION} built\n` : 'helm already built\n');
       return 0;
     }
     case 'up': {

@@ -1,5 +1,6 @@
 export * from './admin.js';
 export * from './client-config.js';
+export * from './consumer.js';
 export * from './features.js';
 export * from './options.js';
 export * from './probe.js';

@@ -190,26 +190,62 @@ export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
   }
 
   async writeBatch(records: readonly BufferRecord[]): Promise<void> {
+    await this.sendTo(this.#topic, records);
+  }
+
+  /**
+   * Produces records to any topic (the raw topic, the dead-letter topic, routing topics) with the same
+   * guarantees as `writeBatch`: resolves when every record is acknowledged or dead-lettered.
+   */
+  async sendTo(
+    topic: string,
+    records: readonly BufferRecord[],
+    headers?: (record: BufferRecord) => rdkafka.MessageHeader[],
+  ): Promise<void> {
     if (this.#producers.length === 0) throw new NotConnectedError('kafka', { details: 'not connected' });
     if (!this.#reachable) throw new NotConnectedError('kafka', { details: 'brokers unreachable' });
     const started = process.hrtime.bigint();
     const tracker = new BatchTracker(records.length);
-    for (const record of records) await this.#produce(this.#pick(record.key), this.#topic, record, tracker);
+    for (const record of records) {
+      await this.#produce(this.#pick(record.key), topic, record, tracker, headers?.(record));
+    }
     await tracker.done;
     metrics.batchLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
     if (tracker.failures.length === 0) return;
 
     const tooLarge = tracker.failures.filter((f) => f.code === ERR.ERR_MSG_SIZE_TOO_LARGE);
-    if (tooLarge.length > 0) await this.#deadLetter(tooLarge);
+    if (tooLarge.length > 0) await this.#deadLetter(topic, tooLarge);
     const retriable = tracker.failures.filter((f) => f.code !== ERR.ERR_MSG_SIZE_TOO_LARGE);
     if (retriable.length > 0) {
       const first = retriable[0]!;
       throw new SiemError(
         'SIEM_ERR_KAFKA_DELIVERY',
-        `${retriable.length} of ${records.length} records not delivered (${reasonOf(first.code)}: ${first.message})`,
+        `${retriable.length} of ${records.length} records not delivered to ${topic} (${reasonOf(first.code)}: ${first.message})`,
         { details: { failed: retriable.length, total: records.length, reason: reasonOf(first.code) } },
       );
     }
+  }
+
+  /** Sends records to the dead-letter topic with the reason in headers; the value is kept (or cut to fit). */
+  async deadLetter(
+    records: readonly BufferRecord[],
+    reason: string,
+    error: string,
+    sourceTopic: string,
+  ): Promise<void> {
+    const limit = this.#options.producer.max_message_bytes - 4096;
+    const fitted = records.map((r) =>
+      r.value.length <= limit ? r : { key: r.key, value: r.value.subarray(0, limit) },
+    );
+    const originalSize = new Map(fitted.map((f, i) => [f, records[i]!.value.length]));
+    await this.sendTo(this.#dlqTopic, fitted, (r): rdkafka.MessageHeader[] => [
+      { 'siem-dlq-reason': reason },
+      { 'siem-dlq-error': error.slice(0, 1000) },
+      { 'siem-dlq-source-topic': sourceTopic },
+      { 'siem-dlq-original-size': String(originalSize.get(r) ?? r.value.length) },
+      { 'siem-dlq-truncated': String(r.value.length < (originalSize.get(r) ?? r.value.length)) },
+    ]);
+    metrics.deadLettered.inc({ reason }, records.length);
   }
 
   async healthcheck(): Promise<HealthStatus> {
@@ -248,11 +284,17 @@ export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
     return this.#producers[(h >>> 0) % n]!;
   }
 
-  async #produce(producer: rdkafka.Producer, topic: string, record: BufferRecord, tracker: BatchTracker) {
+  async #produce(
+    producer: rdkafka.Producer,
+    topic: string,
+    record: BufferRecord,
+    tracker: BatchTracker,
+    headers?: rdkafka.MessageHeader[],
+  ) {
     const opaque: Opaque = { tracker, record };
     for (;;) {
       try {
-        producer.produce(topic, null, record.value, record.key, null, opaque);
+        producer.produce(topic, null, record.value, record.key, null, opaque, headers);
         return;
       } catch (err) {
         const code = (err as rdkafka.LibrdKafkaError).code;
@@ -328,37 +370,13 @@ export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
     this.#probeTimer = null;
   }
 
-  async #deadLetter(failures: Failure[]): Promise<void> {
-    const producer = this.#producers[0]!;
-    const limit = this.#options.producer.max_message_bytes - 1024;
-    const tracker = new BatchTracker(failures.length);
+  async #deadLetter(topic: string, failures: Failure[]): Promise<void> {
     for (const f of failures) {
-      const reason = reasonOf(f.code);
-      const value = f.record.value.length <= limit ? f.record.value : f.record.value.subarray(0, limit);
-      const headers: rdkafka.MessageHeader[] = [
-        { 'siem-dlq-reason': reason },
-        { 'siem-dlq-error': f.message },
-        { 'siem-dlq-source-topic': this.#topic },
-        { 'siem-dlq-original-size': String(f.record.value.length) },
-        { 'siem-dlq-truncated': String(value.length < f.record.value.length) },
-      ];
-      const opaque: Opaque = { tracker, record: { key: f.record.key, value } };
-      producer.produce(this.#dlqTopic, null, value, f.record.key, null, opaque, headers);
-      metrics.deadLettered.inc({ reason });
-    }
-    await tracker.done;
-    if (tracker.failures.length > 0) {
-      throw new SiemError(
-        'SIEM_ERR_KAFKA_DELIVERY',
-        `dead-letter topic refused ${tracker.failures.length} records`,
-        {
-          details: { reason: reasonOf(tracker.failures[0]!.code) },
-        },
-      );
+      await this.deadLetter([f.record], reasonOf(f.code), f.message, topic);
     }
     this.#logger.warn(
       { records: failures.length, topic: this.#dlqTopic },
-      'records too large for Kafka sent to the dead-letter topic',
+      'records Kafka cannot take sent to the dead-letter topic',
     );
   }
 }

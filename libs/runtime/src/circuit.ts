@@ -97,7 +97,9 @@ export class CircuitBreakerSink<T> implements Sink<T> {
 
   async healthcheck(): Promise<HealthStatus> {
     const inner = await this.#inner.healthcheck();
-    return this.#breaker.opened ? { ok: false, detail: `circuit open${inner.detail ? `: ${inner.detail}` : ''}` } : inner;
+    return this.#breaker.opened
+      ? { ok: false, detail: `circuit open${inner.detail ? `: ${inner.detail}` : ''}` }
+      : inner;
   }
 
   async close(): Promise<void> {

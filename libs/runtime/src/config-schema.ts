@@ -29,6 +29,37 @@ export const rootConfigSchema = Section({
   kafka: kafkaOptionsSchema,
   buffer: bufferOptionsSchema,
   storage: storageOptionsSchema,
+  normalizer: Section(
+    {
+      group_id: Type.String({
+        minLength: 1,
+        default: 'siem-normalizer',
+        description: 'Kafka consumer group.',
+      }),
+      batch_max_records: Type.Integer({
+        minimum: 1,
+        default: 5000,
+        description: 'Raw records normalized and stored per batch (per Kafka poll, or per buffer lease).',
+      }),
+      publish_normalized: Type.Boolean({
+        default: false,
+        description: 'Also publish every stored row as JSON to the normalized topic.',
+      }),
+      route_severities: Type.Array(
+        Type.Union(
+          ['emergency', 'alert', 'critical', 'error', 'warning', 'notice', 'info', 'debug'].map((s) =>
+            Type.Literal(s),
+          ),
+        ),
+        {
+          default: [],
+          description:
+            'Severities whose rows are also published to siem.severity.<name> (e.g. [emergency, alert, critical]).',
+        },
+      ),
+    },
+    { description: 'The normalizer: raw events → normalized rows → storage (normalizer and all roles).' },
+  ),
   adapters: Section(
     {
       syslog_udp: syslogUdpOptionsSchema,

@@ -132,13 +132,21 @@ export class Pump {
           metrics.retries.inc({ sink, reason });
           metrics.batches.inc({ sink, outcome: 'requeued' });
           metrics.records.inc({ sink, outcome: 'requeued' }, lease.records.length);
-          this.#log.warn(`retry:${reason}`, { sink, reason, err }, 'delivery failed; batch handed back to the buffer');
+          this.#log.warn(
+            `retry:${reason}`,
+            { sink, reason, err },
+            'delivery failed; batch handed back to the buffer',
+          );
         } else {
           entry.state = 'acked';
           this.#source.ack(lease);
           metrics.batches.inc({ sink, outcome: 'dropped' });
           metrics.records.inc({ sink, outcome: 'dropped' }, lease.records.length);
-          this.#log.error(`drop:${reason}`, { sink, reason, err }, 'delivery failed permanently; batch dropped');
+          this.#log.error(
+            `drop:${reason}`,
+            { sink, reason, err },
+            'delivery failed permanently; batch dropped',
+          );
         }
       },
     );

@@ -1,0 +1,159 @@
+import {
+  type BufferRecord,
+  decodeRawEvent,
+  errorReason,
+  type HealthStatus,
+  isRetriable,
+  isSiemError,
+  type LoggerLike,
+  type NormalizedEvent,
+  type Sink,
+} from '@siem/core';
+import { normalizeAll } from '@siem/normalize';
+import { counter, histogram, RateLimitedLog } from '@siem/observability';
+
+const metrics = {
+  events: counter({
+    name: 'siem_normalizer_events_total',
+    help: 'Normalized events stored, by source type.',
+    labelNames: ['source_type'],
+  }),
+  deadLetters: counter({
+    name: 'siem_normalizer_dead_letters_total',
+    help: 'Raw records sent to the dead letters, by reason.',
+    labelNames: ['reason'],
+  }),
+  batchSeconds: histogram({
+    name: 'siem_normalizer_batch_seconds',
+    help: 'Decode, normalize, store and publish of one batch.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  }),
+};
+
+/** Where records that can never be stored go, with the reason (Kafka's siem.dlq, or a local file). */
+export interface DeadLetters {
+  deadLetter(records: readonly BufferRecord[], reason: string, error: string): Promise<void>;
+}
+
+/** Optional publication of stored rows (siem.normalized, per-severity topics). */
+export interface RowPublisher {
+  publish(rows: readonly NormalizedEvent[]): Promise<void>;
+}
+
+export interface NormalizingSinkOptions {
+  writer: Sink<NormalizedEvent[]>;
+  deadLetters: DeadLetters;
+  publisher?: RowPublisher | null;
+  /** Called with the rows of each stored batch (the live tail). Must not throw or block. */
+  onStored?: (rows: readonly NormalizedEvent[]) => void;
+  logger: LoggerLike;
+}
+
+/**
+ * Raw records → normalized rows → storage. Used by the normalizer role behind the Kafka consumer and
+ * by the all role behind the buffer. `writeBatch` resolves only when every row is stored and every
+ * record that cannot become a row is in the dead letters; it rejects with a retriable error while the
+ * database (or the dead-letter topic) is unavailable, and the caller retries the whole batch —
+ * storage writes are idempotent, so a retried batch never duplicates rows.
+ *
+ * A row the database refuses for good (not a connectivity problem) is found by splitting the batch
+ * and is dead-lettered alone; the rest of its batch is stored.
+ */
+export class NormalizingSink implements Sink<readonly BufferRecord[]> {
+  readonly name: string;
+  readonly #o: NormalizingSinkOptions;
+  readonly #log: RateLimitedLog;
+
+  constructor(options: NormalizingSinkOptions) {
+    this.#o = options;
+    this.name = options.writer.name;
+    this.#log = new RateLimitedLog(options.logger);
+  }
+
+  connect(): Promise<void> {
+    return this.#o.writer.connect();
+  }
+
+  healthcheck(): Promise<HealthStatus> {
+    return this.#o.writer.healthcheck();
+  }
+
+  close(): Promise<void> {
+    return this.#o.writer.close();
+  }
+
+  async writeBatch(records: readonly BufferRecord[]): Promise<void> {
+    const end = metrics.batchSeconds.startTimer();
+    const rows: NormalizedEvent[] = [];
+    const origin: BufferRecord[] = [];
+    const rejected = new Map<string, { records: BufferRecord[]; error: string }>();
+    const reject = (reason: string, record: BufferRecord, error: string) => {
+      let bucket = rejected.get(reason);
+      if (bucket === undefined) rejected.set(reason, (bucket = { records: [], error }));
+      bucket.records.push(record);
+    };
+
+    for (const record of records) {
+      try {
+        for (const row of normalizeAll(decodeRawEvent(record.value))) {
+          rows.push(row);
+          origin.push(record);
+        }
+      } catch (err) {
+        const reason = isSiemError(err, 'SIEM_ERR_RAW_EVENT_INVALID')
+          ? 'invalid_raw_event'
+          : isSiemError(err, 'SIEM_ERR_NORMALIZE')
+            ? 'normalize_failed'
+            : 'normalize_error';
+        reject(reason, record, err instanceof Error ? err.message : String(err));
+      }
+    }
+
+    const stored = await this.#store(rows, origin, reject);
+
+    for (const [reason, bucket] of rejected) {
+      // A record several of whose rows were refused is dead-lettered once.
+      const unique = [...new Set(bucket.records)];
+      await this.#o.deadLetters.deadLetter(unique, reason, bucket.error);
+      metrics.deadLetters.inc({ reason }, unique.length);
+      this.#log.warn(
+        `dlq:${reason}`,
+        { reason, records: unique.length, error: bucket.error },
+        'records dead-lettered',
+      );
+    }
+    if (stored.length > 0) {
+      for (const row of stored) metrics.events.inc({ source_type: row.sourceType });
+      if (this.#o.publisher) await this.#o.publisher.publish(stored);
+      this.#o.onStored?.(stored);
+    }
+    end();
+  }
+
+  /** Stores rows; isolates rows the database refuses for good by halving the batch. */
+  async #store(
+    rows: NormalizedEvent[],
+    origin: BufferRecord[],
+    reject: (reason: string, record: BufferRecord, error: string) => void,
+  ): Promise<NormalizedEvent[]> {
+    if (rows.length === 0) return rows;
+    try {
+      await this.#o.writer.writeBatch(rows);
+      return rows;
+    } catch (err) {
+      if (isRetriable(err)) throw err;
+      if (rows.length === 1) {
+        reject(
+          'store_rejected',
+          origin[0]!,
+          `${errorReason(err)}: ${err instanceof Error ? err.message : String(err)}`,
+        );
+        return [];
+      }
+      const mid = rows.length >>> 1;
+      const left = await this.#store(rows.slice(0, mid), origin.slice(0, mid), reject);
+      const right = await this.#store(rows.slice(mid), origin.slice(mid), reject);
+      return left.concat(right);
+    }
+  }
+}
