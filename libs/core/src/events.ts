@@ -144,7 +144,11 @@ export class RawEventEncoder {
       `,"syslog":${input.syslog === null ? 'null' : syslogJson(input.syslog)}` +
       `,"marks":${marks},"parse_error":${input.parseError === null ? 'null' : JSON.stringify(input.parseError)}` +
       `,"original_size":${input.originalSize},"payload_encoding":"${utf8 ? 'utf8' : 'base64'}","payload":${payload}}`;
-    return Buffer.from(json, 'utf8');
+    // Exact-size allocation: Buffer.from(string) reserves up to 3 bytes per character in the shared
+    // pool, which wastes about a third of the memory of a full ring of small events.
+    const out = Buffer.allocUnsafe(Buffer.byteLength(json, 'utf8'));
+    out.write(json, 0, 'utf8');
+    return out;
   }
 }
 
