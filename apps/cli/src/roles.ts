@@ -1,8 +1,20 @@
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { startGateway } from '@siem/gateway';
 import { startNormalizer } from '@siem/normalizer';
 import type { Logger } from '@siem/observability';
-import { type Lifecycle, type RootConfig, serveApi } from '@siem/runtime';
+import {
+  dataDir,
+  drainThenStop,
+  FileDeadLetters,
+  type Lifecycle,
+  NormalizingSink,
+  openBuffer,
+  openStorage,
+  Pump,
+  type RootConfig,
+  serveApi,
+  startAdapters,
+} from '@siem/runtime';
 import { startEmbeddedTimescale } from '@siem/storage';
 
 export const roles = ['gateway', 'normalizer', 'all'] as const;
@@ -10,18 +22,36 @@ export type Role = (typeof roles)[number];
 
 /**
  * The all role: adapters → buffer → normalizers → storage in one process, no Kafka; the embedded
- * TimescaleDB engine unless storage.database_url names a database.
+ * TimescaleDB engine unless storage.database_url names a database. Dead letters go to
+ * <data_dir>/dead-letters/*.ndjson.
  */
 export async function startAll(config: RootConfig, logger: Logger, lifecycle: Lifecycle): Promise<void> {
-  let databaseUrl = config.storage.database_url;
-  if (databaseUrl === null) {
-    const dataDir = join(resolve(config.data_dir), 'timescaledb');
-    const db = await startEmbeddedTimescale({ dataDir });
-    databaseUrl = db.url;
-    logger.info({ database: db.url, dataDir }, 'embedded TimescaleDB listening');
+  let url = config.storage.database_url;
+  if (url === null) {
+    const dir = join(dataDir(config), 'timescaledb');
+    const db = await startEmbeddedTimescale({ dataDir: dir });
+    url = db.url;
+    logger.info({ database: db.url, dataDir: dir }, 'embedded TimescaleDB listening');
     lifecycle.add('embedded-timescaledb', () => db.stop());
   }
-  await serveApi(config, logger, lifecycle, []);
+  const storage = await openStorage(config, url, logger, lifecycle);
+  const sink = new NormalizingSink({
+    writer: storage.writer,
+    deadLetters: new FileDeadLetters(join(dataDir(config), 'dead-letters')),
+    logger,
+  });
+  await serveApi(config, logger, lifecycle, [
+    { name: 'database', check: () => storage.writer.healthcheck() },
+  ]);
+  const buffer = await openBuffer(config, logger, lifecycle);
+  const pump = new Pump(buffer, sink, {
+    maxBatch: config.normalizer.batch_max_records,
+    maxInFlight: 2,
+    logger,
+  });
+  lifecycle.add('pump', () => drainThenStop(buffer, pump, config.shutdown.drain_ms, logger));
+  pump.start();
+  await startAdapters(config, buffer, logger, lifecycle);
 }
 
 /** Starts a role; every component it starts registers its shutdown on `lifecycle`, even on failure. */

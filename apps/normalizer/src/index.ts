@@ -1,11 +1,23 @@
 import { SiemError } from '@siem/core';
-import { assertLibrdkafkaFeatures } from '@siem/kafka';
+import { assertLibrdkafkaFeatures, BatchConsumer, KafkaProducerPool } from '@siem/kafka';
 import type { Logger } from '@siem/observability';
-import { type Lifecycle, type RootConfig, serveApi } from '@siem/runtime';
+import {
+  KafkaRowPublisher,
+  type Lifecycle,
+  NormalizingSink,
+  openStorage,
+  type RootConfig,
+  serveApi,
+} from '@siem/runtime';
 
 /**
- * The normalizer role: Kafka consumer group on siem.raw → normalizers → storage writer, with the
- * query API. (Consumer, normalizers and writer are wired here as they land; see the issues.)
+ * The normalizer role: a member of the consumer group on siem.raw → normalizers → storage, with the
+ * query API and the tier schedule. Offsets are committed only after a batch is stored; records that
+ * cannot be normalized or stored go to siem.dlq with the reason; while the database is unreachable
+ * the partitions are paused and the batch is retried.
+ *
+ * Shutdown order: the consumer finishes its batch and leaves the group → the producer (dead letters,
+ * routing) flushes → storage closes → API.
  */
 export async function startNormalizer(
   config: RootConfig,
@@ -13,11 +25,52 @@ export async function startNormalizer(
   lifecycle: Lifecycle,
 ): Promise<void> {
   assertLibrdkafkaFeatures();
-  if (config.storage.database_url === null) {
+  const url = config.storage.database_url;
+  if (url === null) {
     throw new SiemError(
       'SIEM_ERR_CONFIG_INVALID',
       'the normalizer role needs storage.database_url (SIEM_STORAGE__DATABASE_URL): it does not start an embedded database',
     );
   }
-  await serveApi(config, logger, lifecycle, []);
+  const storage = await openStorage(config, url, logger, lifecycle);
+  const producer = new KafkaProducerPool({ kafka: config.kafka, logger });
+  lifecycle.add('producer', () => producer.close());
+  await producer.connect();
+
+  const n = config.normalizer;
+  const sink = new NormalizingSink({
+    writer: storage.writer,
+    deadLetters: {
+      deadLetter: (records, reason, error) =>
+        producer.deadLetter(records, reason, error, config.kafka.topics.raw.name),
+    },
+    publisher:
+      n.publish_normalized || n.route_severities.length > 0
+        ? new KafkaRowPublisher({
+            producer,
+            normalizedTopic: n.publish_normalized ? config.kafka.topics.normalized.name : null,
+            severityPrefix: config.kafka.topics.severity_prefix,
+            routeSeverities: n.route_severities,
+          })
+        : null,
+    logger,
+  });
+
+  const api = await serveApi(config, logger, lifecycle, [
+    { name: 'database', check: () => storage.writer.healthcheck() },
+    { name: 'kafka', check: () => producer.healthcheck() },
+  ]);
+  void api;
+
+  const consumer = new BatchConsumer({
+    kafka: config.kafka,
+    groupId: n.group_id,
+    topics: [config.kafka.topics.raw.name],
+    batchMax: n.batch_max_records,
+    logger,
+    handler: (records) => sink.writeBatch(records),
+    onFatal: () => void lifecycle.shutdown('consumer stopped').then(() => process.exit(1)),
+  });
+  lifecycle.add('consumer', () => consumer.stop());
+  await consumer.start();
 }

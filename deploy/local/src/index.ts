@@ -5,6 +5,7 @@ export {
   kafkaJarsDir,
   kafkaService,
 } from './kafka.js';
+export { fetchLoggen, type Loggen } from './loggen.js';
 export * from './paths.js';
 export { createPostgresService, type PostgresInstanceOptions, postgresService } from './postgres.js';
 export { pidAlive, run, runOrThrow, stopPid, waitFor } from './proc.js';
@@ -12,4 +13,3 @@ export type { ServiceStatus, StackService } from './service.js';
 export * from './stack.js';
 export { createTimescaleService, type TimescaleInstanceOptions, timescaleService } from './timescale.js';
 export { fetchHelm, HELM_VERSION, helmBinary } from './tools.js';
-export { fetchLoggen, type Loggen } from './loggen.js';

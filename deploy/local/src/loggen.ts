@@ -23,8 +23,8 @@ const root = join(home, 'root');
 const complete = join(home, 'complete');
 
 async function installed(pkg: string): Promise<boolean> {
-  const r = await run('dpkg-query', ['-W', '-f=${Status}', pkg]);
-  return r.code === 0 && r.stdout.includes('install ok installed');
+  const r = await run('dpkg-query', ['-s', pkg]);
+  return r.code === 0 && r.stdout.includes('Status: install ok installed');
 }
 
 /** The hard dependencies of a package (no alternatives, no virtual packages). */

@@ -80,6 +80,27 @@ export const errorCatalogue = {
   },
   SIEM_ERR_AUTH: { summary: 'authentication failed', retriable: false, fatal: false },
   SIEM_ERR_FORBIDDEN: { summary: 'the credentials lack the required scope', retriable: false, fatal: false },
+  SIEM_ERR_REQUEST_INVALID: {
+    summary: 'a request parameter or body is invalid',
+    retriable: false,
+    fatal: false,
+  },
+  SIEM_ERR_NOT_FOUND: { summary: 'no such route or resource', retriable: false, fatal: false },
+  SIEM_ERR_RATE_LIMITED: {
+    summary: 'too many requests for these credentials',
+    retriable: true,
+    fatal: false,
+  },
+  SIEM_ERR_UNAVAILABLE: {
+    summary: 'the endpoint needs a component this role does not run',
+    retriable: false,
+    fatal: false,
+  },
+  SIEM_ERR_INTERNAL: {
+    summary: 'an unexpected failure (a bug): see the logs',
+    retriable: false,
+    fatal: false,
+  },
   SIEM_ERR_STACK_SERVICE: { summary: 'a local stack service did not start', retriable: false, fatal: true },
 } as const satisfies Record<string, ErrorSpec>;
 

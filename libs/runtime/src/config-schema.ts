@@ -25,6 +25,18 @@ export const rootConfigSchema = Section({
     },
     { description: 'Logging (pino JSON on stdout).' },
   ),
+  shutdown: Section(
+    {
+      drain_ms: Type.Integer({
+        minimum: 0,
+        default: 20_000,
+        description:
+          'On SIGTERM, how long the buffer keeps delivering before what is left is written to disk ' +
+          '(keep it below the pod terminationGracePeriodSeconds).',
+      }),
+    },
+    { description: 'Graceful shutdown.' },
+  ),
   api: apiOptionsSchema,
   kafka: kafkaOptionsSchema,
   buffer: bufferOptionsSchema,

@@ -39,9 +39,9 @@ export class KafkaRowPublisher implements RowPublisher {
       const bySeverity = new Map<number, typeof all>();
       rows.forEach((row, i) => {
         if (!this.#routed.has(row.severity)) return;
-        let list = bySeverity.get(row.severity);
-        if (list === undefined) bySeverity.set(row.severity, (list = []));
-        list.push(all[i]!);
+        const list = bySeverity.get(row.severity);
+        if (list === undefined) bySeverity.set(row.severity, [all[i]!]);
+        else list.push(all[i]!);
       });
       for (const [severity, list] of bySeverity) {
         sends.push(this.#o.producer.sendTo(`${this.#o.severityPrefix}${severityNames[severity]}`, list));

@@ -88,9 +88,9 @@ export class NormalizingSink implements Sink<readonly BufferRecord[]> {
     const origin: BufferRecord[] = [];
     const rejected = new Map<string, { records: BufferRecord[]; error: string }>();
     const reject = (reason: string, record: BufferRecord, error: string) => {
-      let bucket = rejected.get(reason);
-      if (bucket === undefined) rejected.set(reason, (bucket = { records: [], error }));
-      bucket.records.push(record);
+      const bucket = rejected.get(reason);
+      if (bucket === undefined) rejected.set(reason, { records: [record], error });
+      else bucket.records.push(record);
     };
 
     for (const record of records) {

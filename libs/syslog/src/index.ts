@@ -1,1 +1,18 @@
+export { syslogTcpAdapter, syslogTlsAdapter, syslogUdpAdapter } from './adapters.js';
+export { type CefRecord, parseCef } from './cef.js';
+export { type FrameError, type FramerOptions, type FramingMode, StreamFramer } from './framer.js';
+export { type LeefRecord, parseLeef } from './leef.js';
 export * from './options.js';
+export {
+  type ParsedHeader,
+  type ParsedSyslog,
+  type ParseErrorReason,
+  type ParseOptions,
+  parseErrorReasons,
+  parseSyslog,
+  parseSyslogHeader,
+  type SyslogFormat,
+} from './parser.js';
+export { type CloseReason, SyslogStreamSource } from './stream.js';
+export { isValidTimeZone } from './timezone.js';
+export { SyslogUdpSource } from './udp.js';

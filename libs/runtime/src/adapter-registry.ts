@@ -1,0 +1,179 @@
+import { checkAgainst, deepFreeze, invalidConfig } from '@siem/config';
+import {
+  type AdapterFactory,
+  type LoggerLike,
+  SiemError,
+  type Source,
+  type SourceContext,
+  type SourceStatus,
+} from '@siem/core';
+import type { TSchema } from '@sinclair/typebox';
+
+interface Entry {
+  factory: AdapterFactory;
+  options: Readonly<Record<string, unknown>>;
+  source: Source | null;
+}
+
+export interface AdapterView extends SourceStatus {
+  /** The options the adapter runs with (or will start with). */
+  options: Readonly<Record<string, unknown>>;
+}
+
+/** Option keys whose values never leave the process (the control API shows them as "***"). */
+const SECRET_KEY = /(password|passphrase|secret|token|key_pem)$/i;
+
+function redact(options: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(options).map(([k, v]) => [
+      k,
+      SECRET_KEY.test(k) && v !== undefined && v !== null ? '***' : v,
+    ]),
+  );
+}
+
+/**
+ * The adapters of a process, by registered name (`syslog_udp`, `syslog_tcp`, …; one instance per
+ * type). The control API lists, starts, stops and reconfigures them here. A reconfiguration is
+ * validated against the adapter's own schema — the one the configuration file uses — and a rejected
+ * change leaves the running adapter untouched; an accepted change restarts the adapter with the new
+ * options, and if that start fails the old options are put back.
+ */
+export class AdapterRegistry {
+  readonly #entries = new Map<string, Entry>();
+  readonly #context: (name: string, options: Readonly<Record<string, unknown>>) => SourceContext;
+  readonly #logger: LoggerLike;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    context: (name: string, options: Readonly<Record<string, unknown>>) => SourceContext,
+    logger: LoggerLike,
+  ) {
+    this.#context = context;
+    this.#logger = logger.child({ component: 'adapters' });
+  }
+
+  /** Registers an adapter type with its (already validated) options from the configuration file. */
+  register(factory: AdapterFactory, options: Readonly<Record<string, unknown>>): void {
+    if (this.#entries.has(factory.type)) throw new Error(`adapter ${factory.type} registered twice`);
+    this.#entries.set(factory.type, { factory, options, source: null });
+  }
+
+  names(): string[] {
+    return [...this.#entries.keys()];
+  }
+
+  schemaOf(name: string): TSchema {
+    return this.#entry(name).factory.schema as TSchema;
+  }
+
+  list(): AdapterView[] {
+    return this.names().map((n) => this.get(n));
+  }
+
+  get(name: string): AdapterView {
+    const e = this.#entry(name);
+    const status: SourceStatus = e.source?.status() ?? {
+      name,
+      type: e.factory.type,
+      state: 'stopped',
+      listen: null,
+      counters: {},
+    };
+    return { ...status, options: redact(e.options) };
+  }
+
+  /** Starts every adapter whose options say `enabled: true`. */
+  startEnabled(): Promise<void> {
+    return this.#serial(async () => {
+      for (const [name, e] of this.#entries) if (e.options.enabled === true) await this.#start(name, e);
+    });
+  }
+
+  start(name: string): Promise<AdapterView> {
+    return this.#serial(async () => {
+      await this.#start(name, this.#entry(name));
+      return this.get(name);
+    });
+  }
+
+  stop(name: string): Promise<AdapterView> {
+    return this.#serial(async () => {
+      await this.#stop(this.#entry(name));
+      return this.get(name);
+    });
+  }
+
+  /**
+   * Validates `options` (defaults filled in, unknown keys rejected, every problem listed) and applies
+   * them. Throws SIEM_ERR_CONFIG_INVALID without touching the adapter when they are invalid.
+   */
+  reconfigure(name: string, options: unknown): Promise<AdapterView> {
+    return this.#serial(async () => {
+      const e = this.#entry(name);
+      const candidate = structuredClone(options ?? {});
+      const problems = checkAgainst(e.factory.schema as TSchema, candidate);
+      if (problems.length > 0) throw invalidConfig(`options of adapter ${name}`, problems);
+      const next = deepFreeze(candidate as Record<string, unknown>);
+      const wasRunning = e.source !== null;
+      const previous = e.options;
+      await this.#stop(e);
+      e.options = next;
+      if (wasRunning) {
+        try {
+          await this.#start(name, e);
+        } catch (err) {
+          this.#logger.error(
+            { adapter: name, err },
+            'new options failed to start; previous options restored',
+          );
+          e.options = previous;
+          await this.#start(name, e);
+          throw err;
+        }
+      }
+      this.#logger.info({ adapter: name, running: wasRunning }, 'adapter reconfigured');
+      return this.get(name);
+    });
+  }
+
+  stopAll(): Promise<void> {
+    return this.#serial(async () => {
+      for (const e of [...this.#entries.values()].reverse()) await this.#stop(e);
+    });
+  }
+
+  #entry(name: string): Entry {
+    const e = this.#entries.get(name);
+    if (e === undefined) {
+      throw new SiemError('SIEM_ERR_ADAPTER_UNKNOWN', `no adapter named ${name}`, {
+        details: { known: this.names() },
+      });
+    }
+    return e;
+  }
+
+  async #start(name: string, e: Entry): Promise<void> {
+    if (e.source !== null) return;
+    const source = e.factory.create(name, e.options, this.#context(name, e.options));
+    await source.start();
+    e.source = source;
+    const { listen } = source.status();
+    this.#logger.info({ adapter: name, listen }, 'adapter listening');
+  }
+
+  async #stop(e: Entry): Promise<void> {
+    const source = e.source;
+    if (source === null) return;
+    e.source = null;
+    await source.stop();
+    this.#logger.info({ adapter: source.name }, 'adapter stopped');
+  }
+
+  /** One control operation at a time: a start racing a reconfigure must not run two listeners. */
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}

@@ -1,0 +1,162 @@
+import { isIPv6 } from 'node:net';
+import {
+  type BufferRecord,
+  type ComponentState,
+  type Intake,
+  type LoggerLike,
+  type OfferResult,
+  SiemError,
+  type Source,
+  type SourceContext,
+  type SourceStatus,
+} from '@siem/core';
+import { type Logger, RateLimitedLog } from '@siem/observability';
+import { EventBuilder } from './event-builder.js';
+import { ListenerMetrics } from './metrics.js';
+import type { SyslogRateLimitOptions } from './options.js';
+import type { SyslogFormat } from './parser.js';
+import { SourceRateLimiter } from './rate-limit.js';
+import { zoneClock } from './timezone.js';
+
+/** The options every listener has (a subset of each listener's schema). */
+export interface CommonListenerOptions {
+  host: string;
+  port: number;
+  max_message_bytes: number;
+  default_timezone: string;
+  format: SyslogFormat;
+  tenant?: string;
+  reuse_port: boolean;
+  rate_limit: SyslogRateLimitOptions;
+}
+
+/** SO_REUSEPORT through `reusePort` in net and dgram: Node.js 22.12+ (and 23.1+). */
+export const reusePortSupported = (() => {
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  return major > 22 || (major === 22 && minor >= 12);
+})();
+
+/** `::ffff:10.0.0.1` → `10.0.0.1`: IPv4 peers of a dual-stack socket keep their IPv4 form. */
+export function normalizePeer(address: string | undefined): string {
+  if (address === undefined) return 'unknown';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+export function listenUrl(scheme: string, host: string, port: number): string {
+  return `${scheme}://${isIPv6(host) ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * What the three listeners share: state, status, metrics, the event builder, and offering batches to
+ * the intake. A rejected batch is counted here, record by record, under the intake's reason.
+ */
+export abstract class SyslogListener implements Source {
+  readonly name: string;
+  readonly type: string;
+  protected state: ComponentState = 'stopped';
+  protected listening: string | null = null;
+  protected lastError: string | undefined;
+  protected readonly metrics: ListenerMetrics;
+  protected readonly log: RateLimitedLog;
+  protected readonly logger: LoggerLike;
+  protected readonly intake: Intake;
+  protected readonly builder: EventBuilder;
+  protected readonly tenant: string;
+
+  constructor(name: string, type: string, options: CommonListenerOptions, context: SourceContext) {
+    this.name = name;
+    this.type = type;
+    zoneClock(options.default_timezone); // an unknown zone fails here, not on the first event
+    this.logger = context.logger.child({ adapter: name, type });
+    // RateLimitedLog only calls warn/error/info(fields, message), which LoggerLike has
+    this.log = new RateLimitedLog(this.logger as unknown as Logger);
+    this.intake = context.intake;
+    this.tenant = options.tenant ?? context.tenant;
+    this.metrics = new ListenerMetrics(name);
+    const rl = options.rate_limit;
+    this.builder = new EventBuilder(
+      {
+        maxMessageBytes: options.max_message_bytes,
+        defaultTimezone: options.default_timezone,
+        format: options.format,
+        keyBy: context.keyBy,
+        tenant: this.tenant,
+        rateLimit: rl.enabled
+          ? new SourceRateLimiter({
+              eventsPerSecond: rl.events_per_second,
+              burst: rl.burst,
+              maxSources: rl.max_sources,
+            })
+          : null,
+      },
+      this.metrics,
+      this.log,
+    );
+  }
+
+  abstract start(): Promise<void>;
+  abstract stop(): Promise<void>;
+
+  status(): SourceStatus {
+    return {
+      name: this.name,
+      type: this.type,
+      state: this.state,
+      listen: this.listening,
+      counters: this.metrics.snapshot(),
+      ...(this.lastError === undefined ? {} : { error: this.lastError }),
+    };
+  }
+
+  protected beginStart(): void {
+    if (this.state !== 'stopped' && this.state !== 'failed') {
+      throw new SiemError(
+        'SIEM_ERR_ADAPTER_STATE',
+        `${this.name} is ${this.state}; it can only start when stopped`,
+      );
+    }
+    this.state = 'starting';
+    this.lastError = undefined;
+  }
+
+  protected failStart(err: unknown, what: string): SiemError {
+    this.state = 'failed';
+    const e =
+      err instanceof SiemError
+        ? err
+        : new SiemError('SIEM_ERR_ADAPTER_LISTEN', `${this.name} cannot listen on ${what}: ${String(err)}`, {
+            cause: err,
+          });
+    this.lastError = e.message;
+    this.logger.error({ err: e }, 'syslog listener failed to start');
+    return e;
+  }
+
+  protected warnReusePort(reusePort: boolean): boolean {
+    if (reusePort && !reusePortSupported) {
+      this.logger.warn(
+        { node: process.versions.node },
+        'reuse_port needs Node.js 22.12 or later; listening without SO_REUSEPORT',
+      );
+      return false;
+    }
+    return reusePort;
+  }
+
+  /** Offers a batch (flushing the batch's metrics first); a rejection is counted per record. */
+  protected offer(records: BufferRecord[]): OfferResult {
+    this.metrics.flush();
+    if (records.length === 0) return 'ok';
+    const r = this.intake.offer(records);
+    if (r === 'rejected') {
+      const reason = this.intake.rejectReason || 'rejected';
+      this.metrics.discard(reason, records.length);
+      this.log.warn(
+        `rejected:${reason}`,
+        { reason, events: records.length },
+        'buffer rejected syslog events: discarded',
+      );
+    }
+    return r;
+  }
+}
