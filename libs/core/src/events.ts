@@ -4,8 +4,8 @@ import { uuidv7 } from './uuidv7.js';
 
 /**
  * The raw event: what the gateway puts on `siem.raw`, one Kafka record per event, and what the buffer
- * carries between the adapters and the producer. The wire form is JSON (documented in
- * docs/raw-event.md of libs/core); the original payload travels byte-for-byte — as a UTF-8 string when
+ * carries between the adapters and the producer. The wire form is JSON (documented, with
+ * its versioning rules, in libs/core/README.md); the original payload travels byte-for-byte — as a UTF-8 string when
  * the bytes are well-formed UTF-8, base64 otherwise.
  */
 export const RAW_EVENT_VERSION = 1;
@@ -97,19 +97,18 @@ function sourceJson(source: SourceInfo): string {
   });
 }
 
+/** A JSON value for a string that may be null; short ASCII strings need no escaping pass. */
+function str(v: string | null): string {
+  return v === null ? 'null' : JSON.stringify(v);
+}
+
+// Field by field rather than JSON.stringify of a fresh object: no per-event object, no key scan.
 function syslogJson(h: SyslogHeader): string {
-  return JSON.stringify({
-    format: h.format,
-    facility: h.facility,
-    severity: h.severity,
-    timestamp: h.timestamp,
-    hostname: h.hostname,
-    app_name: h.appName,
-    proc_id: h.procId,
-    msg_id: h.msgId,
-    structured_data: h.structuredData,
-    msg_offset: h.msgOffset,
-  });
+  return (
+    `{"format":"${h.format}","facility":${h.facility},"severity":${h.severity},"timestamp":${str(h.timestamp)}` +
+    `,"hostname":${str(h.hostname)},"app_name":${str(h.appName)},"proc_id":${str(h.procId)},"msg_id":${str(h.msgId)}` +
+    `,"structured_data":${h.structuredData === null ? 'null' : JSON.stringify(h.structuredData)},"msg_offset":${h.msgOffset}}`
+  );
 }
 
 const NO_MARKS = '[]';
@@ -170,7 +169,7 @@ function invalid(reason: string): never {
   throw new SiemError('SIEM_ERR_RAW_EVENT_INVALID', `not a raw event: ${reason}`, { details: { reason } });
 }
 
-function str(o: Record<string, unknown>, key: string): string {
+function strField(o: Record<string, unknown>, key: string): string {
   const v = o[key];
   if (typeof v !== 'string') invalid(`${key} must be a string`);
   return v;
@@ -207,14 +206,14 @@ export function decodeRawEvent(value: Buffer | string): RawEvent {
   const version = o.v;
   if (typeof version !== 'number') invalid('v must be a number');
   if (version > RAW_EVENT_VERSION || version < 1) invalid(`unsupported version ${version}`);
-  const sourceType = str(o, 'source_type');
+  const sourceType = strField(o, 'source_type');
   if (!(sourceTypes as readonly string[]).includes(sourceType)) invalid(`unknown source_type ${sourceType}`);
   const s = obj(o.source, 'source');
-  const transport = str(s, 'transport');
+  const transport = strField(s, 'transport');
   if (!(transports as readonly string[]).includes(transport)) invalid(`unknown transport ${transport}`);
   const tlsRaw = s.tls === null || s.tls === undefined ? null : obj(s.tls, 'source.tls');
   const source: SourceInfo = {
-    adapter: str(s, 'adapter'),
+    adapter: strField(s, 'adapter'),
     transport: transport as Transport,
     peerAddress: strOrNull(s, 'peer_address'),
     peerPort: numOrNull(s, 'peer_port'),
@@ -224,13 +223,13 @@ export function decodeRawEvent(value: Buffer | string): RawEvent {
         : {
             subjectCn: strOrNull(tlsRaw, 'subject_cn'),
             sans: Array.isArray(tlsRaw.sans) ? tlsRaw.sans.map(String) : [],
-            fingerprint256: str(tlsRaw, 'fingerprint256'),
+            fingerprint256: strField(tlsRaw, 'fingerprint256'),
           },
   };
   let syslog: SyslogHeader | null = null;
   if (o.syslog !== null && o.syslog !== undefined) {
     const h = obj(o.syslog, 'syslog');
-    const format = str(h, 'format');
+    const format = strField(h, 'format');
     if (format !== 'rfc5424' && format !== 'rfc3164' && format !== 'unknown')
       invalid(`unknown syslog format ${format}`);
     const sd = h.structured_data;
@@ -254,18 +253,18 @@ export function decodeRawEvent(value: Buffer | string): RawEvent {
   if (!Array.isArray(marksRaw)) invalid('marks must be an array');
   const marks = marksRaw.filter((m): m is RawEventMark => (rawEventMarks as readonly unknown[]).includes(m));
   const encoding = o.payload_encoding ?? 'utf8';
-  const payloadText = str(o, 'payload');
+  const payloadText = strField(o, 'payload');
   let payload: Buffer;
   if (encoding === 'utf8') payload = Buffer.from(payloadText, 'utf8');
   else if (encoding === 'base64') payload = Buffer.from(payloadText, 'base64');
   else invalid(`unknown payload_encoding ${String(encoding)}`);
-  const receivedAt = str(o, 'received_at');
+  const receivedAt = strField(o, 'received_at');
   if (Number.isNaN(Date.parse(receivedAt))) invalid('received_at is not a timestamp');
   return {
     version,
-    id: str(o, 'id'),
+    id: strField(o, 'id'),
     receivedAt,
-    tenant: str(o, 'tenant'),
+    tenant: strField(o, 'tenant'),
     sourceType: sourceType as SourceType,
     source,
     syslog,
