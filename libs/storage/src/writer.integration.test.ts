@@ -1,0 +1,167 @@
+import { isSiemError, NotConnectedError } from '@siem/core';
+import { stackUrls } from '@siem/local-stack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storageMetrics } from './metrics.js';
+import { migrate } from './migrate.js';
+import { createPool, type Pool } from './pool.js';
+import { type SampleOptions, sampleBatch, sampleEvent } from './sample-events.js';
+import { createScratchDatabase, dropSchema, uniqueName, warmPool } from './test-support.js';
+import { EventWriter } from './writer.js';
+
+async function counterValue(c: { get(): Promise<{ values: Array<{ value: number }> }> }): Promise<number> {
+  return (await c.get()).values.reduce((a, v) => a + v.value, 0);
+}
+
+async function counts(pool: Pool, schema: string): Promise<{ rows: number; ids: number }> {
+  const r = await pool.query<{ rows: string; ids: string }>(
+    `select count(*) as rows, count(distinct event_id) as ids from "${schema}".events`,
+  );
+  return { rows: Number(r.rows[0]!.rows), ids: Number(r.rows[0]!.ids) };
+}
+
+describe('event writer on PostgreSQL 15 (COPY)', () => {
+  const TOTAL = 1_000_000;
+  const BATCH = 10_000;
+  const now = Date.now();
+  const o: SampleOptions = { seed: 0x5eed, fromMs: now - 3 * 86_400_000, toMs: now, count: TOTAL + 100_000 };
+  let db: { url: string; drop(): Promise<void> };
+  let pool: Pool;
+  let writer: EventWriter;
+
+  beforeAll(async () => {
+    db = await createScratchDatabase(stackUrls.postgres, 'siem_test_writer');
+    pool = createPool({ url: db.url, size: 4 });
+    await migrate(pool, { schema: 'siem', chunkInterval: '1 day' });
+    writer = new EventWriter({ pool, schema: 'siem', chunkInterval: '1 day' });
+    await writer.connect();
+  });
+  afterAll(async () => {
+    await writer?.close();
+    await pool?.end();
+    await db?.drop();
+  });
+
+  it('writes 1,000,000 rows, all counted, and a replayed batch adds nothing', async () => {
+    expect(writer.method).toBe('copy');
+    let next = 0;
+    const worker = async () => {
+      while (next < TOTAL) {
+        const from = next;
+        next += BATCH;
+        await writer.writeBatch(sampleBatch(o, from, from + BATCH));
+      }
+    };
+    await Promise.all([worker(), worker()]);
+    expect(await counts(pool, 'siem')).toEqual({ rows: TOTAL, ids: TOTAL });
+
+    const duplicatesBefore = await counterValue(storageMetrics.rowsDuplicate);
+    await writer.writeBatch(sampleBatch(o, 370_000, 380_000)); // replay of a stored batch
+    expect(await counts(pool, 'siem')).toEqual({ rows: TOTAL, ids: TOTAL });
+    expect((await counterValue(storageMetrics.rowsDuplicate)) - duplicatesBefore).toBe(BATCH);
+
+    // half replayed, half new: the new half is stored, the old half skipped
+    await writer.writeBatch(sampleBatch(o, TOTAL - 5_000, TOTAL + 5_000));
+    expect(await counts(pool, 'siem')).toEqual({ rows: TOTAL + 5_000, ids: TOTAL + 5_000 });
+  });
+
+  it('is idempotent on the INSERT … unnest path too', async () => {
+    const inserter = new EventWriter({ pool, schema: 'siem', method: 'insert', chunkInterval: '1 day' });
+    await inserter.connect();
+    expect(inserter.method).toBe('insert');
+    const before = await counts(pool, 'siem');
+    await inserter.writeBatch(sampleBatch(o, 0, 2_000)); // stored by COPY above
+    await inserter.writeBatch(sampleBatch(o, TOTAL + 10_000, TOTAL + 12_000)); // new
+    await inserter.writeBatch(sampleBatch(o, TOTAL + 10_000, TOTAL + 12_000)); // replayed
+    expect(await counts(pool, 'siem')).toEqual({ rows: before.rows + 2_000, ids: before.ids + 2_000 });
+    await inserter.close();
+  });
+
+  it('stores events with values the database would refuse, coerced, keeping the originals', async () => {
+    const e = sampleEvent(o, TOTAL + 50_000);
+    const bad = {
+      ...e,
+      srcIp: '999.1.1.1',
+      dstPort: 123_456,
+      severity: 12,
+      message: 'nul \0 inside',
+      attrs: { weird: 'x\0y' },
+      time: '2026-02-30T25:00:00Z',
+    };
+    await writer.writeBatch([bad]);
+    const r = await pool.query(
+      `select src_ip, dst_port, severity, message, attrs, time = received_at as time_from_arrival
+         from siem.events where event_id = $1`,
+      [e.eventId],
+    );
+    expect(r.rows).toEqual([
+      {
+        src_ip: null,
+        dst_port: null,
+        severity: 7,
+        message: 'nul \uFFFD inside',
+        attrs: {
+          weird: 'x\uFFFDy',
+          _storage: { src_ip: '999.1.1.1', dst_port: 123_456, severity: 12, time: '2026-02-30T25:00:00Z' },
+        },
+        time_from_arrival: true,
+      },
+    ]);
+  });
+
+  it('creates a missing partition on demand (an event far in the past)', async () => {
+    const old = { ...sampleEvent(o, TOTAL + 60_000), time: '2025-06-01T12:00:00Z' };
+    await writer.writeBatch([old]);
+    const r = await pool.query(
+      `select count(*)::int as n from siem.events where time = '2025-06-01T12:00:00Z'`,
+    );
+    expect(r.rows[0].n).toBe(1);
+  });
+});
+
+describe('event writer on the TimescaleDB engine (INSERT … unnest)', () => {
+  const schema = uniqueName('siem_test_writer');
+  const now = Date.now();
+  const o: SampleOptions = { seed: 0xbeef, fromMs: now - 86_400_000, toMs: now, count: 20_000 };
+  let pool: Pool;
+
+  beforeAll(async () => {
+    pool = createPool({ url: stackUrls.timescale, size: 3, idleTimeoutMs: 0 });
+    await warmPool(pool, 3);
+    await migrate(pool, { schema, chunkInterval: '1 day' });
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await dropSchema(stackUrls.timescale, schema);
+  });
+
+  it('picks INSERT on its own, writes, and skips a replayed batch', async () => {
+    const writer = new EventWriter({ pool, schema, batchRows: 5_000 });
+    await writer.connect();
+    expect(writer.method).toBe('insert');
+    for (let i = 0; i < o.count; i += 5_000) await writer.writeBatch(sampleBatch(o, i, i + 5_000));
+    await writer.writeBatch(sampleBatch(o, 5_000, 10_000));
+    expect(await counts(pool, schema)).toEqual({ rows: o.count, ids: o.count });
+    await writer.close();
+  });
+
+  it('refuses COPY there (its wire server cannot take COPY FROM STDIN) before sending any', async () => {
+    const writer = new EventWriter({ pool, schema, method: 'copy' });
+    const err = await writer.connect().catch((e: unknown) => e);
+    expect(isSiemError(err, 'SIEM_ERR_CONFIG_INVALID')).toBe(true);
+    await writer.close();
+    expect((await pool.query('select 1 as ok')).rows[0].ok).toBe(1);
+  });
+});
+
+describe('event writer without a database', () => {
+  it('reports not-connected (so the caller keeps the batch and retries)', async () => {
+    const writer = new EventWriter({ url: 'postgres://postgres@127.0.0.1:1/none', schema: 'siem' });
+    const err = await writer
+      .writeBatch([sampleEvent({ seed: 1, fromMs: 0, toMs: 1000, count: 1 }, 0)])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotConnectedError);
+    expect((err as NotConnectedError).retriable).toBe(true);
+    expect((await writer.healthcheck()).ok).toBe(false);
+    await writer.close();
+  });
+});
