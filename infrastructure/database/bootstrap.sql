@@ -16,7 +16,7 @@ create database siem owner siem_writer;
 create extension if not exists timescaledb;
 
 -- Optional cold tier on cheaper storage: storage.tiers.cold_tablespace: siem_cold moves chunks (or
--- partitions) older than the warm boundary there. Skip when there is no such volume.
+-- partitions) there once they reach the cold boundary (storage.tiers cold_after). Skip when there is no such volume.
 create tablespace siem_cold owner siem_writer location :'cold_location';
 
 -- Readers see whatever the migrations create in schema siem, now and later.

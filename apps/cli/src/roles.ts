@@ -1,8 +1,10 @@
 import { join } from 'node:path';
+import type { EventBuffer } from '@siem/buffer';
 import { startGateway } from '@siem/gateway';
 import { startNormalizer } from '@siem/normalizer';
 import type { Logger } from '@siem/observability';
 import {
+  createAdapterRegistry,
   dataDir,
   drainThenStop,
   FileDeadLetters,
@@ -13,7 +15,6 @@ import {
   Pump,
   type RootConfig,
   serveApi,
-  startAdapters,
 } from '@siem/runtime';
 import { startEmbeddedTimescale } from '@siem/storage';
 
@@ -35,23 +36,46 @@ export async function startAll(config: RootConfig, logger: Logger, lifecycle: Li
     lifecycle.add('embedded-timescaledb', () => db.stop());
   }
   const storage = await openStorage(config, url, logger, lifecycle);
+  let buffer: EventBuffer | undefined;
+  const registry = createAdapterRegistry(
+    config,
+    () => {
+      if (buffer === undefined) throw new Error('buffer not open');
+      return buffer;
+    },
+    logger,
+    lifecycle,
+  );
+  const api = await serveApi(config, logger, lifecycle, {
+    readiness: [
+      { name: 'database', check: () => storage.writer.healthcheck() },
+      {
+        name: 'buffer',
+        check: async () => ({
+          ok: buffer?.stats().state === 'open',
+          detail: buffer?.stats().state ?? 'opening',
+        }),
+      },
+    ],
+    adapters: registry,
+    database: { pool: storage.pool, schema: storage.settings.schema },
+  });
   const sink = new NormalizingSink({
     writer: storage.writer,
     deadLetters: new FileDeadLetters(join(dataDir(config), 'dead-letters')),
+    onStored: (rows) => api?.publishStored(rows),
     logger,
   });
-  await serveApi(config, logger, lifecycle, [
-    { name: 'database', check: () => storage.writer.healthcheck() },
-  ]);
-  const buffer = await openBuffer(config, logger, lifecycle);
-  const pump = new Pump(buffer, sink, {
+  buffer = await openBuffer(config, logger, lifecycle);
+  const opened = buffer;
+  const pump = new Pump(opened, sink, {
     maxBatch: config.normalizer.batch_max_records,
     maxInFlight: 2,
     logger,
   });
-  lifecycle.add('pump', () => drainThenStop(buffer, pump, config.shutdown.drain_ms, logger));
+  lifecycle.add('pump', () => drainThenStop(opened, pump, config.shutdown.drain_ms, logger));
   pump.start();
-  await startAdapters(config, buffer, logger, lifecycle);
+  await registry.startEnabled();
 }
 
 /** Starts a role; every component it starts registers its shutdown on `lifecycle`, even on failure. */

@@ -4,13 +4,13 @@ import { assertLibrdkafkaFeatures, ensureTopics, KafkaProducerPool, topicDefinit
 import type { Logger } from '@siem/observability';
 import {
   CircuitBreakerSink,
+  createAdapterRegistry,
   drainThenStop,
   type Lifecycle,
   openBuffer,
   Pump,
   type RootConfig,
   serveApi,
-  startAdapters,
 } from '@siem/runtime';
 
 /** Retries `fn` until it succeeds or the process is stopping; Kafka may come up after the gateway. */
@@ -52,31 +52,45 @@ export async function startGateway(config: RootConfig, logger: Logger, lifecycle
   let connected = false;
   let buffer: EventBuffer | undefined;
 
-  const apiReady = serveApi(config, logger, lifecycle, [
-    {
-      name: 'buffer',
-      check: async () => {
-        const s = buffer?.stats();
-        return s === undefined
-          ? { ok: false, detail: 'opening' }
-          : { ok: s.state === 'open', detail: s.state };
-      },
+  // The registry exists before the buffer opens so the control API lists adapters during a long replay;
+  // adapters only start (and reach the intake) once the buffer is open.
+  const registry = createAdapterRegistry(
+    config,
+    () => {
+      if (buffer === undefined) throw new Error('buffer not open');
+      return buffer;
     },
-    {
-      // Ready while Kafka takes deliveries, or while the buffer can hold them (spilling by policy).
-      name: 'kafka',
-      check: async () => {
-        const health = await sink.healthcheck();
-        if (connected && health.ok) return { ok: true };
-        const s = buffer?.stats();
-        const spilling = s?.diskHealthy === true && !s.paused;
-        return {
-          ok: spilling,
-          detail: `${connected ? health.detail : 'connecting'}${spilling ? '; buffering' : ''}`,
-        };
+    logger,
+    lifecycle,
+  );
+  const apiReady = serveApi(config, logger, lifecycle, {
+    adapters: registry,
+    readiness: [
+      {
+        name: 'buffer',
+        check: async () => {
+          const s = buffer?.stats();
+          return s === undefined
+            ? { ok: false, detail: 'opening' }
+            : { ok: s.state === 'open', detail: s.state };
+        },
       },
-    },
-  ]);
+      {
+        // Ready while Kafka takes deliveries, or while the buffer can hold them (spilling by policy).
+        name: 'kafka',
+        check: async () => {
+          const health = await sink.healthcheck();
+          if (connected && health.ok) return { ok: true };
+          const s = buffer?.stats();
+          const spilling = s?.diskHealthy === true && !s.paused;
+          return {
+            ok: spilling,
+            detail: `${connected ? health.detail : 'connecting'}${spilling ? '; buffering' : ''}`,
+          };
+        },
+      },
+    ],
+  });
   apiReady.catch(() => undefined); // awaited below; the health endpoints answer while the buffer replays
   lifecycle.add('producer', () => sink.close());
   buffer = await openBuffer(config, logger, lifecycle);
@@ -87,8 +101,8 @@ export async function startGateway(config: RootConfig, logger: Logger, lifecycle
   });
   const openedBuffer = buffer;
   lifecycle.add('pump', () => drainThenStop(openedBuffer, pump, config.shutdown.drain_ms, logger));
-  await startAdapters(config, buffer, logger, lifecycle);
   await apiReady;
+  await registry.startEnabled();
 
   // Kafka: connect, bootstrap topics, then deliver — in the background, so intake never waits for it.
   void (async () => {

@@ -38,6 +38,13 @@ export async function startNormalizer(
   await producer.connect();
 
   const n = config.normalizer;
+  const api = await serveApi(config, logger, lifecycle, {
+    readiness: [
+      { name: 'database', check: () => storage.writer.healthcheck() },
+      { name: 'kafka', check: () => producer.healthcheck() },
+    ],
+    database: { pool: storage.pool, schema: storage.settings.schema },
+  });
   const sink = new NormalizingSink({
     writer: storage.writer,
     deadLetters: {
@@ -53,14 +60,11 @@ export async function startNormalizer(
             routeSeverities: n.route_severities,
           })
         : null,
+    // This member's stored rows; a tail client sees the partitions this pod owns (publish_normalized
+    // gives a cluster-wide stream on the normalized topic).
+    onStored: (rows) => api?.publishStored(rows),
     logger,
   });
-
-  const api = await serveApi(config, logger, lifecycle, [
-    { name: 'database', check: () => storage.writer.healthcheck() },
-    { name: 'kafka', check: () => producer.healthcheck() },
-  ]);
-  void api;
 
   const consumer = new BatchConsumer({
     kafka: config.kafka,

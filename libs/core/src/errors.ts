@@ -86,6 +86,16 @@ export const errorCatalogue = {
     fatal: false,
   },
   SIEM_ERR_NOT_FOUND: { summary: 'no such route or resource', retriable: false, fatal: false },
+  SIEM_ERR_PAYLOAD_TOO_LARGE: {
+    summary: 'a request body (or a record in it) is over its size limit',
+    retriable: false,
+    fatal: false,
+  },
+  SIEM_ERR_UNSUPPORTED_MEDIA_TYPE: {
+    summary: 'a request body has a content type or content encoding that is not accepted',
+    retriable: false,
+    fatal: false,
+  },
   SIEM_ERR_RATE_LIMITED: {
     summary: 'too many requests for these credentials',
     retriable: true,

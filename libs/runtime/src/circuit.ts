@@ -31,6 +31,8 @@ export interface CircuitOptions {
 /** A sink that can say when its service is back, so an open circuit closes without waiting. */
 export interface RecoveringSink<T> extends Sink<T> {
   whenReachable?(): Promise<void>;
+  /** Resolves when the sink finds its service gone (before any batch has failed). */
+  whenUnreachable?(): Promise<void>;
 }
 
 /**
@@ -45,6 +47,7 @@ export class CircuitBreakerSink<T> implements Sink<T> {
   readonly #inner: RecoveringSink<T>;
   readonly #breaker: CircuitBreaker<[T], void>;
   readonly #logger: LoggerLike;
+  #closing = false;
 
   constructor(inner: RecoveringSink<T>, options: CircuitOptions) {
     this.name = inner.name;
@@ -63,6 +66,20 @@ export class CircuitBreakerSink<T> implements Sink<T> {
     this.#breaker.on('halfOpen', () => this.#transition('half_open'));
     this.#breaker.on('close', () => this.#transition('closed'));
     this.#breaker.on('reject', () => metrics.rejected.inc({ sink: this.name }));
+    this.#watchUnreachable();
+  }
+
+  /**
+   * Opens the circuit as soon as the sink reports its service gone. Batches already handed to the
+   * sink may wait for the service much longer (librdkafka retries them until message.timeout.ms) and
+   * hold every in-flight slot of the pump, so no new batch would fail to trip the circuit.
+   */
+  #watchUnreachable(): void {
+    this.#inner.whenUnreachable?.().then(() => {
+      if (this.#closing) return;
+      if (!this.#breaker.opened) this.#breaker.open();
+      void this.#inner.whenReachable?.().then(() => this.#watchUnreachable());
+    });
   }
 
   get state(): keyof typeof STATE {
@@ -75,7 +92,7 @@ export class CircuitBreakerSink<T> implements Sink<T> {
     if (to === 'open') {
       this.#logger.warn({ state: to }, 'circuit opened: batches go back to the buffer');
       this.#inner.whenReachable?.().then(() => {
-        if (this.#breaker.opened) this.#breaker.close();
+        if (!this.#breaker.closed) this.#breaker.close();
       });
     } else this.#logger.info({ state: to }, `circuit ${to === 'closed' ? 'closed' : 'half-open'}`);
   }
@@ -103,6 +120,7 @@ export class CircuitBreakerSink<T> implements Sink<T> {
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
     this.#breaker.shutdown();
     await this.#inner.close();
   }

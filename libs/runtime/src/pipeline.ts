@@ -40,19 +40,19 @@ export async function openBuffer(
 }
 
 /**
- * Registers every adapter with its configured options and starts the enabled ones. Each adapter
- * offers what it receives to `intake` (the buffer); its tenant is its own `tenant` option or the
- * process default.
+ * Registers every adapter type with its configured options (nothing starts yet: `startEnabled` does).
+ * Each adapter offers what it receives to the intake (the buffer) that `intake()` returns when the
+ * adapter starts — the registry can exist, and the control API list it, before the buffer is open.
  */
-export async function startAdapters(
+export function createAdapterRegistry(
   config: RootConfig,
-  intake: Intake,
+  intake: () => Intake,
   logger: Logger,
   lifecycle: Lifecycle,
-): Promise<AdapterRegistry> {
+): AdapterRegistry {
   const registry = new AdapterRegistry(
     (_name, options) => ({
-      intake,
+      intake: intake(),
       tenant: typeof options.tenant === 'string' ? options.tenant : config.tenant,
       keyBy: config.kafka.producer.key_by,
       logger,
@@ -61,9 +61,7 @@ export async function startAdapters(
   );
   const configured = config.adapters as Record<string, Readonly<Record<string, unknown>>>;
   for (const factory of adapterFactories) registry.register(factory, configured[factory.type] ?? {});
-  // Registered before starting, so a failed start still stops those that did start.
   lifecycle.add('adapters', () => registry.stopAll());
-  await registry.startEnabled();
   return registry;
 }
 

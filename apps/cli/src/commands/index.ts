@@ -1,7 +1,12 @@
+import { apiKeyCommand } from './api-key.js';
+import { bufferCommand } from './buffer.js';
 import type { Command } from './command.js';
 import { configExampleCommand } from './config-example.js';
 import { kafkaTopicsCommand } from './kafka-topics.js';
+import { migrateCommand } from './migrate.js';
+import { parseCommand } from './parse.js';
 import { serveCommand } from './serve.js';
+import { tiersCommand } from './tiers.js';
 import { validateCommand } from './validate.js';
 
 export type { Command } from './command.js';
@@ -12,4 +17,9 @@ export const commands: readonly Command[] = [
   validateCommand,
   configExampleCommand,
   kafkaTopicsCommand,
+  parseCommand,
+  migrateCommand,
+  tiersCommand,
+  bufferCommand,
+  apiKeyCommand,
 ];
