@@ -8,6 +8,7 @@ import {
   dataDir,
   drainThenStop,
   FileDeadLetters,
+  intakeRoutes,
   type Lifecycle,
   NormalizingSink,
   openBuffer,
@@ -58,6 +59,7 @@ export async function startAll(config: RootConfig, logger: Logger, lifecycle: Li
       },
     ],
     adapters: registry,
+    plugins: intakeRoutes,
     database: { pool: storage.pool, schema: storage.settings.schema },
   });
   const sink = new NormalizingSink({

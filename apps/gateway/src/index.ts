@@ -6,6 +6,7 @@ import {
   CircuitBreakerSink,
   createAdapterRegistry,
   drainThenStop,
+  intakeRoutes,
   type Lifecycle,
   openBuffer,
   Pump,
@@ -65,6 +66,7 @@ export async function startGateway(config: RootConfig, logger: Logger, lifecycle
   );
   const apiReady = serveApi(config, logger, lifecycle, {
     adapters: registry,
+    plugins: intakeRoutes,
     readiness: [
       {
         name: 'buffer',
@@ -101,6 +103,10 @@ export async function startGateway(config: RootConfig, logger: Logger, lifecycle
   });
   const openedBuffer = buffer;
   lifecycle.add('pump', () => drainThenStop(openedBuffer, pump, config.shutdown.drain_ms, logger));
+  // The registry registered its stop before the buffer opened; shutdown runs in reverse, so stop the
+  // adapters again here — first — or they would still read events after the buffer closed (lost as
+  // rejected 'closed'). The earlier registration is then a no-op.
+  lifecycle.add('adapters', () => registry.stopAll());
   await apiReady;
   await registry.startEnabled();
 

@@ -1,5 +1,11 @@
 import { SiemError } from '@siem/core';
-import { assertLibrdkafkaFeatures, BatchConsumer, KafkaProducerPool } from '@siem/kafka';
+import {
+  assertLibrdkafkaFeatures,
+  BatchConsumer,
+  ensureTopics,
+  KafkaProducerPool,
+  topicDefinitions,
+} from '@siem/kafka';
 import type { Logger } from '@siem/observability';
 import {
   KafkaRowPublisher,
@@ -33,11 +39,20 @@ export async function startNormalizer(
     );
   }
   const storage = await openStorage(config, url, logger, lifecycle);
+  const n = config.normalizer;
+  if (config.kafka.create_topics) {
+    // Before subscribing and producing: the raw topic to consume, the dead-letter topic (without it no
+    // refused record could ever be let go), and the routing topics when rows are routed.
+    const created = await ensureTopics(
+      config.kafka,
+      topicDefinitions(config.kafka.topics, n.route_severities.length > 0),
+    );
+    if (created.length > 0) logger.info({ topics: created }, 'created topics');
+  }
   const producer = new KafkaProducerPool({ kafka: config.kafka, logger });
   lifecycle.add('producer', () => producer.close());
   await producer.connect();
 
-  const n = config.normalizer;
   const api = await serveApi(config, logger, lifecycle, {
     readiness: [
       { name: 'database', check: () => storage.writer.healthcheck() },

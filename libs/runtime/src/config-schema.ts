@@ -1,9 +1,11 @@
 import { apiOptionsSchema } from '@siem/api';
 import { bufferOptionsSchema } from '@siem/buffer';
+import { cloudHttpOptionsSchema } from '@siem/cloud';
 import { type LoadOptions, loadConfig, Section, type Static, Type } from '@siem/config';
 import { kafkaOptionsSchema } from '@siem/kafka';
 import { storageOptionsSchema } from '@siem/storage';
 import { syslogTcpOptionsSchema, syslogTlsOptionsSchema, syslogUdpOptionsSchema } from '@siem/syslog';
+import { windowsEventsOptionsSchema } from '@siem/windows';
 
 /**
  * The whole configuration: one YAML file plus SIEM_* environment overrides (`SIEM_KAFKA__BROKERS`,
@@ -77,6 +79,8 @@ export const rootConfigSchema = Section({
       syslog_udp: syslogUdpOptionsSchema,
       syslog_tcp: syslogTcpOptionsSchema,
       syslog_tls: syslogTlsOptionsSchema,
+      windows_events: windowsEventsOptionsSchema,
+      cloud_http: cloudHttpOptionsSchema,
     },
     { description: 'Adapters by registered name; each starts when enabled.' },
   ),

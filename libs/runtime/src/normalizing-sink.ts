@@ -86,10 +86,16 @@ export class NormalizingSink implements Sink<readonly BufferRecord[]> {
     const end = metrics.batchSeconds.startTimer();
     const rows: NormalizedEvent[] = [];
     const origin: BufferRecord[] = [];
-    const rejected = new Map<string, { records: BufferRecord[]; error: string }>();
+    // One bucket per reason and error text, so each dead letter carries its own record's error; a
+    // record several of whose rows were refused is dead-lettered once, with the first reason.
+    const rejected = new Map<string, { reason: string; records: BufferRecord[]; error: string }>();
+    const seen = new Set<BufferRecord>();
     const reject = (reason: string, record: BufferRecord, error: string) => {
-      const bucket = rejected.get(reason);
-      if (bucket === undefined) rejected.set(reason, { records: [record], error });
+      if (seen.has(record)) return;
+      seen.add(record);
+      const key = `${reason}\u0000${error}`;
+      const bucket = rejected.get(key);
+      if (bucket === undefined) rejected.set(key, { reason, records: [record], error });
       else bucket.records.push(record);
     };
 
@@ -111,16 +117,10 @@ export class NormalizingSink implements Sink<readonly BufferRecord[]> {
 
     const stored = await this.#store(rows, origin, reject);
 
-    for (const [reason, bucket] of rejected) {
-      // A record several of whose rows were refused is dead-lettered once.
-      const unique = [...new Set(bucket.records)];
-      await this.#o.deadLetters.deadLetter(unique, reason, bucket.error);
-      metrics.deadLetters.inc({ reason }, unique.length);
-      this.#log.warn(
-        `dlq:${reason}`,
-        { reason, records: unique.length, error: bucket.error },
-        'records dead-lettered',
-      );
+    for (const { reason, records: refused, error } of rejected.values()) {
+      await this.#o.deadLetters.deadLetter(refused, reason, error);
+      metrics.deadLetters.inc({ reason }, refused.length);
+      this.#log.warn(`dlq:${reason}`, { reason, records: refused.length, error }, 'records dead-lettered');
     }
     if (stored.length > 0) {
       for (const row of stored) metrics.events.inc({ source_type: row.sourceType });

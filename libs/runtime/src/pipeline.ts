@@ -1,10 +1,12 @@
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkBufferOptions, EventBuffer, resolveBufferDir } from '@siem/buffer';
+import { cloudHttp } from '@siem/cloud';
 import type { AdapterFactory, Intake } from '@siem/core';
 import type { Logger } from '@siem/observability';
 import { createStorage, type Storage } from '@siem/storage';
 import { syslogTcpAdapter, syslogTlsAdapter, syslogUdpAdapter } from '@siem/syslog';
+import { windowsEventsAdapter } from '@siem/windows';
 import { AdapterRegistry } from './adapter-registry.js';
 import type { RootConfig } from './config-schema.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -15,7 +17,12 @@ export const adapterFactories: readonly AdapterFactory[] = [
   syslogUdpAdapter,
   syslogTcpAdapter,
   syslogTlsAdapter,
+  windowsEventsAdapter,
+  cloudHttp.adapter,
 ];
+
+/** API route plugins of the intake adapters (the cloud intake answers on the API server). */
+export const intakeRoutes = [cloudHttp.plugin];
 
 /** The data folder as an absolute path (SIEM_DATA_DIR / data_dir, relative to the working directory). */
 export function dataDir(config: RootConfig): string {

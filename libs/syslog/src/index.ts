@@ -1,7 +1,9 @@
 export { syslogTcpAdapter, syslogTlsAdapter, syslogUdpAdapter } from './adapters.js';
 export { type CefRecord, parseCef } from './cef.js';
+export { utf8Boundary } from './event-builder.js';
 export { type FrameError, type FramerOptions, type FramingMode, StreamFramer } from './framer.js';
 export { type LeefRecord, parseLeef } from './leef.js';
+export { listenUrl, normalizePeer, reusePortSupported } from './listener.js';
 export * from './options.js';
 export {
   type ParsedHeader,
@@ -15,4 +17,5 @@ export {
 } from './parser.js';
 export { type CloseReason, SyslogStreamSource } from './stream.js';
 export { isValidTimeZone } from './timezone.js';
+export { clientIdentity, type TlsFiles, TlsMaterial, type TlsMaterialEvents } from './tls-material.js';
 export { SyslogUdpSource } from './udp.js';

@@ -5,7 +5,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nodeArgsFor } from '@siem/core';
 import rdkafka from 'node-rdkafka';
@@ -108,6 +110,12 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
   collect(child.stderr!);
   const exited = new Promise<GatewayExit>((resolve) =>
     child.once('exit', (code, signal) => {
+      // SIEM_TEST_GATEWAY_LOGS=<folder> keeps each gateway's log as <folder>/gateway-<pid>.log
+      const keep = process.env.SIEM_TEST_GATEWAY_LOGS;
+      if (keep !== undefined && keep !== '') {
+        mkdirSync(keep, { recursive: true });
+        writeFileSync(join(keep, `gateway-${child.pid}.log`), `${lines.join('\n')}\n`);
+      }
       resolve({ code, signal });
       for (const l of listeners) l();
     }),

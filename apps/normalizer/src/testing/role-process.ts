@@ -111,7 +111,10 @@ export async function startRole(
           );
       };
       const timer = setTimeout(
-        () => done(() => reject(new Error(`no "${msg}" in the ${role} log within ${timeoutMs} ms:\n${tail(lines)}`))),
+        () =>
+          done(() =>
+            reject(new Error(`no "${msg}" in the ${role} log within ${timeoutMs} ms:\n${tail(lines)}`)),
+          ),
         timeoutMs,
       );
       listeners.add(check);
@@ -216,7 +219,9 @@ export async function waitUntil<T>(
       last = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
+      );
     }
     await sleep(everyMs);
   }
@@ -340,7 +345,9 @@ export function endOffsets(brokers: string, topic: string): Promise<number[]> {
       ids.map(
         (partition) =>
           new Promise<number>((resolve, reject) =>
-            p.queryWatermarkOffsets(topic, partition, 10_000, (e, o) => (e ? reject(e) : resolve(o.highOffset))),
+            p.queryWatermarkOffsets(topic, partition, 10_000, (e, o) =>
+              e ? reject(e) : resolve(o.highOffset),
+            ),
           ),
       ),
     );

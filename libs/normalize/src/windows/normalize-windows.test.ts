@@ -78,6 +78,27 @@ describe('Windows Security events across shippers', () => {
     }
   });
 
+  it("4688 from OpenWEC's documented JSON output: process, parent, audit success, client address kept", () => {
+    const ev = win('openwec-4688.json');
+    expect(ev).toMatchObject({
+      time: '2022-12-14T16:06:51.064360Z',
+      hostName: 'win10.windomain.local',
+      appName: 'Microsoft-Windows-Security-Auditing',
+      eventCode: '4688',
+      category: 'process',
+      classUid: 1007,
+      outcome: 'success',
+      processName: 'C:\\Program Files (x86)\\Microsoft\\EdgeUpdate\\MicrosoftEdgeUpdate.exe',
+      processPid: 0x3a8,
+      attrs: {
+        shipper: 'openwec',
+        channel: 'Security',
+        parent_process_name: 'C:\\Windows\\System32\\services.exe',
+      },
+    });
+    expect(ev.message).toMatch(/^A new process has been created/);
+  });
+
   it('4740 lockout from NXLog and Fluent Bit: the locked account, account management, warning', () => {
     for (const file of ['nxlog-4740.json', 'fluentbit-4740.json']) {
       expect(win(file), file).toMatchObject({

@@ -27,11 +27,14 @@ import { EVENT_DATA_ORDER, LOGON_TYPES, SECURITY_EVENTS } from './security-event
  *   user_data, keywords}`, `@timestamp`, `event.code`, `log.level`, `message`.
  * - Fluent Bit `winevtlog`: EventID, Channel, Computer, ProviderName, TimeCreated, Level, Keywords and
  *   the EventData as positional `StringInserts` (or an `EventData` object).
+ * - OpenWEC's JSON output: the event XML as `System.{EventID, Channel, Computer, Provider.Name,
+ *   TimeCreated, Level, Keywords…}`, `EventData`/`UserData`, `RenderingInfo.{Message, Keywords}` and
+ *   `OpenWEC.{IpAddress, TimeReceived, Principal}`.
  */
 
 /** What one shipper shape says, read into one form. */
 interface WinRecord {
-  shipper: 'nxlog' | 'winlogbeat' | 'fluentbit';
+  shipper: 'nxlog' | 'winlogbeat' | 'fluentbit' | 'openwec';
   code: string | null;
   channel: string | null;
   computer: string | null;
@@ -113,6 +116,33 @@ function fromWinlogbeat(rec: JsonObject, winlog: JsonObject): WinRecord {
     message: str(rec.message),
     recordId: winlog.record_id,
     outcome: str(event.outcome),
+  };
+}
+
+function fromOpenWec(rec: JsonObject, system: JsonObject): WinRecord {
+  const provider = obj(system.Provider) ?? {};
+  const rendering = obj(rec.RenderingInfo) ?? {};
+  const openwec = obj(rec.OpenWEC) ?? {};
+  const keywords = Array.isArray(rendering.Keywords) ? rendering.Keywords.map(String) : [];
+  return {
+    shipper: 'openwec',
+    code: codeOf(system.EventID),
+    channel: str(system.Channel),
+    computer: str(system.Computer),
+    provider: str(provider.Name) ?? str(provider.EventSourceName),
+    time: [system.TimeCreated, openwec.TimeReceived],
+    data: obj(rec.EventData) ?? obj(rec.UserData) ?? {},
+    level: system.Level,
+    nxlogSeverity: null,
+    keywords: system.Keywords,
+    eventType: keywords.includes('Audit Failure')
+      ? 'AUDIT_FAILURE'
+      : keywords.includes('Audit Success')
+        ? 'AUDIT_SUCCESS'
+        : null,
+    message: str(rendering.Message),
+    recordId: system.EventRecordID,
+    outcome: null,
   };
 }
 
@@ -275,9 +305,17 @@ export function normalizeWindowsRecord(
   rawText: string,
 ): NormalizedEvent {
   const winlog = obj(rec.winlog);
-  const w = winlog !== null ? fromWinlogbeat(rec, winlog) : fromFlat(rec);
+  const system = obj(rec.System);
+  const w =
+    winlog !== null
+      ? fromWinlogbeat(rec, winlog)
+      : system !== null
+        ? fromOpenWec(rec, system)
+        : fromFlat(rec);
   if (w.code === null) {
-    fail('not a Windows event: no EventID (NXLog, Fluent Bit) or winlog.event_id (Winlogbeat)');
+    fail(
+      'not a Windows event: no EventID (NXLog, Fluent Bit), System.EventID (OpenWEC) or winlog.event_id (Winlogbeat)',
+    );
   }
   const ev = emptyEvent(raw, 'windows', eventId, rawText);
   setTime(ev, ...w.time);

@@ -1,0 +1,233 @@
+/**
+ * Records that are not raw events (garbage bytes, an empty record, a newer schema version, JSON of
+ * another shape) and raw events no normalizer can read go to the dead-letter topic, each with its
+ * reason in the headers and its original bytes and key; the partition keeps moving: the valid records
+ * around and after them are stored and the group's offsets reach the end of the partition.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeRawEvent, RawEventEncoder } from '@siem/core';
+import { stackUrls } from '@siem/local-stack';
+import { afterAll, describe, expect, it } from 'vitest';
+import { syslogRecords } from './testing/load.js';
+import {
+  committedOffsets,
+  countEvents,
+  createScratchDatabase,
+  deleteTopics,
+  endOffsets,
+  header,
+  logSummary,
+  metricSum,
+  type OutRecord,
+  produceRecords,
+  type RoleProcess,
+  readTopic,
+  scrapeMetrics,
+  startRole,
+  uniqueSuffix,
+  waitUntil,
+} from './testing/role-process.js';
+
+const brokers = stackUrls.kafkaBrokers;
+const API_PORT = 48301;
+
+interface Bad extends OutRecord {
+  what: string;
+  reason: 'invalid_raw_event' | 'normalize_failed';
+  /** a part of the error text the dead letter must carry */
+  error: RegExp;
+}
+
+function badRecords(): Bad[] {
+  const cloud = new RawEventEncoder(
+    { adapter: 'cloud_http', transport: 'https', peerAddress: '192.0.2.30', peerPort: 443, tls: null },
+    'acme',
+  );
+  const raw = (sourceType: 'windows' | 'cloudtrail' | 'gcp_logging', payload: string) =>
+    cloud.encode({
+      receivedAtMs: Date.now(),
+      sourceType,
+      syslog: null,
+      marks: null,
+      parseError: null,
+      originalSize: Buffer.byteLength(payload),
+      payload: Buffer.from(payload),
+    });
+  const v2 = JSON.parse(syslogRecords(0, 1)[0]!.value.toString('utf8')) as Record<string, unknown>;
+  v2.v = 2;
+  const unknownSource = JSON.parse(syslogRecords(0, 1)[0]!.value.toString('utf8')) as Record<string, unknown>;
+  unknownSource.source_type = 'mainframe';
+  return [
+    {
+      what: 'garbage bytes',
+      key: 'garbage',
+      value: Buffer.concat([Buffer.from([0xff, 0xfe, 0x00, 0x01]), randomBytes(200)]),
+      reason: 'invalid_raw_event',
+      error: /not JSON/,
+    },
+    {
+      what: 'an empty record',
+      key: 'empty',
+      value: Buffer.alloc(0),
+      reason: 'invalid_raw_event',
+      error: /not JSON/,
+    },
+    {
+      what: 'a newer schema version',
+      key: 'v2',
+      value: Buffer.from(JSON.stringify(v2)),
+      reason: 'invalid_raw_event',
+      error: /unsupported version 2/,
+    },
+    {
+      what: 'JSON that is not a raw event',
+      key: 'json',
+      value: Buffer.from('{"message":"hello","host":"web01"}'),
+      reason: 'invalid_raw_event',
+      error: /v must be a number/,
+    },
+    {
+      what: 'an unknown source type',
+      key: 'mainframe',
+      value: Buffer.from(JSON.stringify(unknownSource)),
+      reason: 'invalid_raw_event',
+      error: /unknown source_type mainframe/,
+    },
+    {
+      what: 'a Windows record without an event id',
+      key: 'win',
+      value: raw('windows', '{"Hostname":"WIN01","Message":"no EventID here"}'),
+      reason: 'normalize_failed',
+      error: /not a Windows event/,
+    },
+    {
+      what: 'an empty CloudTrail Records file',
+      key: 'aws',
+      value: raw('cloudtrail', '{"Records": []}'),
+      reason: 'normalize_failed',
+      error: /empty batch/,
+    },
+    {
+      what: 'a CloudTrail payload that is not JSON',
+      key: 'aws',
+      value: raw('cloudtrail', 'Records: none'),
+      reason: 'normalize_failed',
+      error: /not valid JSON/,
+    },
+    {
+      what: 'a GCP entry of no known shape',
+      key: 'gcp',
+      value: raw('gcp_logging', '{"insertId":"x1"}'),
+      reason: 'normalize_failed',
+      error: /not a Cloud Logging LogEntry/,
+    },
+  ];
+}
+
+describe('normalizer role: records that cannot become rows', () => {
+  const id = uniqueSuffix();
+  const topics = { raw: `norm-dlq.raw.${id}`, dlq: `norm-dlq.dlq.${id}`, normalized: `norm-dlq.norm.${id}` };
+  const group = `norm-dlq-${id}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'siem-norm-dlq-'));
+  let db: { url: string; drop(): Promise<void> } | null = null;
+  let proc: RoleProcess | null = null;
+
+  afterAll(async () => {
+    await proc?.stop('SIGKILL');
+    await db?.drop();
+    await deleteTopics(brokers, Object.values(topics));
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('go to the DLQ with the reason and the original record; the partition keeps moving', async () => {
+    db = await createScratchDatabase(stackUrls.postgres, 'siem_norm_dlq');
+    proc = await startRole('normalizer', {
+      SIEM_DATA_DIR: dataDir,
+      SIEM_KAFKA__BROKERS: brokers,
+      SIEM_KAFKA__TOPICS__RAW__NAME: topics.raw,
+      SIEM_KAFKA__TOPICS__RAW__PARTITIONS: '1',
+      SIEM_KAFKA__TOPICS__DLQ__NAME: topics.dlq,
+      SIEM_KAFKA__TOPICS__DLQ__PARTITIONS: '1',
+      SIEM_KAFKA__TOPICS__NORMALIZED__NAME: topics.normalized,
+      SIEM_KAFKA__TOPICS__NORMALIZED__PARTITIONS: '1',
+      SIEM_NORMALIZER__GROUP_ID: group,
+      // small batches: the refused records fall into several batches, with valid ones around them
+      SIEM_NORMALIZER__BATCH_MAX_RECORDS: '50',
+      SIEM_STORAGE__DATABASE_URL: db.url,
+      SIEM_STORAGE__POOL_SIZE: '2',
+      SIEM_STORAGE__TIERS__ENABLED: 'false',
+      SIEM_API__PORT: String(API_PORT),
+    });
+
+    // one partition: bad records interleaved with valid ones, then valid ones after the last bad one
+    const bad = badRecords();
+    const valid = syslogRecords(0, 300);
+    const sequence: Array<OutRecord & { bad?: Bad }> = [];
+    let v = 0;
+    for (const b of bad) {
+      for (let k = 0; k < 13; k++) sequence.push(valid[v++]!);
+      sequence.push({ ...b, bad: b });
+    }
+    while (v < valid.length) sequence.push(valid[v++]!);
+    await produceRecords(
+      brokers,
+      topics.raw,
+      sequence.map((r) => ({ key: r.key, value: r.value, partition: 0 })),
+    );
+
+    // every valid record stored, once
+    const stored = await waitUntil('the valid records stored', async () => {
+      const n = await countEvents(db!.url, 'siem');
+      return n.rows >= valid.length ? n : undefined;
+    });
+    expect(stored).toEqual({ rows: valid.length, ids: valid.length });
+
+    // the DLQ holds exactly the refused records, byte for byte, each with its own reason and error
+    const letters = await waitUntil('the dead letters', async () => {
+      const m = await readTopic(brokers, topics.dlq);
+      return m.length >= bad.length ? m : undefined;
+    });
+    expect(letters).toHaveLength(bad.length);
+    for (const b of bad) {
+      const found = letters.filter((m) => (m.value ?? Buffer.alloc(0)).equals(b.value));
+      expect(found, b.what).toHaveLength(1);
+      const m = found[0]!;
+      expect(String(m.key), b.what).toBe(b.key);
+      expect(header(m, 'siem-dlq-reason'), b.what).toBe(b.reason);
+      expect(header(m, 'siem-dlq-error'), b.what).toMatch(b.error);
+      expect(header(m, 'siem-dlq-source-topic'), b.what).toBe(topics.raw);
+      expect(header(m, 'siem-dlq-original-size'), b.what).toBe(String(b.value.length));
+      expect(header(m, 'siem-dlq-truncated'), b.what).toBe('false');
+    }
+    // a dead-lettered record that was a raw event still decodes as the same event
+    const win = letters.find((m) => header(m, 'siem-dlq-error')?.includes('Windows'));
+    expect(decodeRawEvent(win!.value!).sourceType).toBe('windows');
+
+    // the group's offset reaches the end of the partition: nothing is left behind the refused records
+    const [end] = await endOffsets(brokers, topics.raw);
+    expect(end).toBe(sequence.length);
+    await waitUntil('offsets committed to the end of the partition', async () => {
+      const [c] = await committedOffsets(brokers, group, topics.raw, 1);
+      return c === end ? c : undefined;
+    });
+
+    // counted by reason
+    const metrics = await scrapeMetrics(API_PORT);
+    for (const reason of ['invalid_raw_event', 'normalize_failed']) {
+      expect(metricSum(metrics, 'siem_normalizer_dead_letters_total', { reason }), reason).toBe(
+        bad.filter((b) => b.reason === reason).length,
+      );
+      expect(metricSum(metrics, 'siem_kafka_dead_letter_records_total', { reason }), reason).toBe(
+        bad.filter((b) => b.reason === reason).length,
+      );
+    }
+    expect(metricSum(metrics, 'siem_normalizer_events_total', { source_type: 'syslog' })).toBe(valid.length);
+    expect(proc.logs('records dead-lettered').length).toBeGreaterThan(0);
+
+    const exit = await proc.stop('SIGTERM');
+    expect(exit, logSummary(proc.lines)).toEqual({ code: 0, signal: null });
+  });
+});

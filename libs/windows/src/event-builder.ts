@@ -1,0 +1,153 @@
+import { isAscii, isUtf8 } from 'node:buffer';
+import type { BufferRecord, RawEventEncoder, RawEventMark } from '@siem/core';
+import type { RateLimitedLog } from '@siem/observability';
+import { utf8Boundary } from '@siem/syslog';
+import type { WindowsMetrics } from './metrics.js';
+
+/** Why an event is marked parse_error (bounded: a metric label). */
+export const windowsParseErrorReasons = ['invalid_json', 'not_an_object', 'truncated'] as const;
+export type WindowsParseErrorReason = (typeof windowsParseErrorReasons)[number];
+
+export interface WindowsEventBuilderOptions {
+  maxMessageBytes: number;
+  keyBy: 'host' | 'tenant';
+  tenant: string;
+}
+
+const MAX_HOST = 255;
+
+function name(v: unknown): string | null {
+  return typeof v === 'string' && v.length > 0 && v.length <= MAX_HOST ? v : null;
+}
+
+function sub(v: unknown): Record<string, unknown> | null {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+}
+
+/**
+ * The computer an event comes from, in the field each shipper uses: NXLog `im_msvistalog` (and
+ * OpenWEC's NXLog format) `Hostname`; Fluent Bit `winevtlog` `Computer`; Winlogbeat / Elastic Agent
+ * `winlog.computer_name`, else `host.hostname` / `host.name`; OpenWEC's JSON format `System.Computer`.
+ */
+export function computerOf(doc: unknown): string | null {
+  const d = Array.isArray(doc) ? sub(doc[0]) : sub(doc);
+  if (d === null) return null;
+  const direct = name(d.Hostname) ?? name(d.Computer);
+  if (direct !== null) return direct;
+  const winlog = sub(d.winlog);
+  const fromBeat = winlog === null ? null : name(winlog.computer_name);
+  if (fromBeat !== null) return fromBeat;
+  const system = sub(d.System);
+  const fromWec = system === null ? null : name(system.Computer);
+  if (fromWec !== null) return fromWec;
+  const host = sub(d.host);
+  return host === null ? null : (name(host.hostname) ?? name(host.name));
+}
+
+function blank(b: Buffer): boolean {
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x0a) return false;
+  }
+  return true;
+}
+
+/**
+ * Turns one Windows event (a JSON line, a Lumberjack JSON frame) into a buffer record: size limit,
+ * JSON check, marks, raw-event encoding (source type `windows`, no syslog header, the payload exactly
+ * as received) and the Kafka key (the event's computer, else the peer; or the tenant).
+ *
+ * Malformed JSON is kept, not refused: the architecture keeps everything that arrives, and the sender
+ * (NXLog om_tcp, Fluent Bit tcp) has no channel to hear a refusal on anyway. It travels marked
+ * `parse_error` with the reason, is counted, and the normalizer sends it to the dead-letter topic.
+ */
+export class WindowsEventBuilder {
+  readonly #o: WindowsEventBuilderOptions;
+  readonly #metrics: WindowsMetrics;
+  readonly #log: RateLimitedLog;
+
+  constructor(options: WindowsEventBuilderOptions, metrics: WindowsMetrics, log: RateLimitedLog) {
+    this.#o = options;
+    this.#metrics = metrics;
+    this.#log = log;
+  }
+
+  /**
+   * Appends the record of one event to `out`, or counts why there is none. `frame` may be a view into
+   * a socket buffer: the encoder copies it before this returns.
+   */
+  add(
+    out: BufferRecord[],
+    encoder: RawEventEncoder,
+    peer: string,
+    frame: Buffer,
+    originalSize: number,
+    receivedAtMs: number,
+  ): void {
+    const m = this.#metrics;
+    m.event(originalSize);
+    if (blank(frame)) {
+      m.discard('empty');
+      this.#log.info('empty', { peer }, 'empty Windows event line discarded');
+      return;
+    }
+    let payload = frame;
+    let truncated = originalSize > frame.length;
+    if (payload.length > this.#o.maxMessageBytes) {
+      payload = payload.subarray(0, utf8Boundary(payload, this.#o.maxMessageBytes));
+      truncated = true;
+    } else if (truncated && payload.length > 3) {
+      payload = payload.subarray(0, utf8Boundary(payload, payload.length));
+    }
+    const invalidUtf8 = !isAscii(payload) && !isUtf8(payload);
+    let parseError: WindowsParseErrorReason | null = null;
+    let doc: unknown = null;
+    if (truncated) {
+      parseError = 'truncated'; // a cut JSON document never parses: skip the attempt
+    } else {
+      try {
+        doc = JSON.parse(payload.toString('utf8'));
+        if (typeof doc !== 'object' || doc === null) parseError = 'not_an_object';
+      } catch {
+        parseError = 'invalid_json';
+      }
+    }
+    let marks: RawEventMark[] | null = null;
+    if (truncated || invalidUtf8 || parseError !== null) {
+      marks = [];
+      if (truncated) {
+        marks.push('truncated');
+        m.truncatedEvent();
+        this.#log.info(
+          'truncated',
+          { peer, originalSize },
+          'Windows event over max_message_bytes: truncated',
+        );
+      }
+      if (invalidUtf8) {
+        marks.push('invalid_utf8');
+        m.invalidUtf8Event();
+      }
+      if (parseError !== null) {
+        marks.push('parse_error');
+        m.parseError(parseError);
+        this.#log.info(
+          `parse_error:${parseError}`,
+          { peer, reason: parseError },
+          'Windows event is not a JSON object: kept whole with a parse-error mark',
+        );
+      }
+    }
+    const value = encoder.encode({
+      receivedAtMs,
+      sourceType: 'windows',
+      syslog: null,
+      marks,
+      parseError,
+      originalSize,
+      payload,
+    });
+    const key = this.#o.keyBy === 'tenant' ? this.#o.tenant : (computerOf(doc) ?? peer);
+    out.push({ key, value });
+  }
+}

@@ -1,0 +1,115 @@
+import { Host, Port, Section, type Static, Type } from '@siem/config';
+
+const Ms = (description: string, dflt: number, maximum = 24 * 3600 * 1000) =>
+  Type.Integer({ minimum: 0, maximum, default: dflt, description });
+
+const lumberjack = Section(
+  {
+    max_window_events: Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      default: 16_384,
+      description:
+        'A Lumberjack window size frame announcing more events closes the connection (counted; Winlogbeat ' +
+        'sends at most its bulk_max_size, 2048 by default).',
+    }),
+    max_decompressed_bytes: Type.Integer({
+      minimum: 1024,
+      maximum: 1024 * 1024 * 1024,
+      default: 64 * 1024 * 1024,
+      description:
+        'A compressed frame that inflates to more than this closes the connection (counted): the bound on ' +
+        'memory per connection against decompression bombs.',
+    }),
+    keepalive_ack_interval_ms: Ms(
+      'While the buffer holds the ACKs back (pause), an ACK of sequence 0 is sent this often so the shipper ' +
+        'does not time out and resend (what Logstash does); 0 = never.',
+      5_000,
+      3_600_000,
+    ),
+  },
+  { description: 'Beats / Lumberjack v2 (Winlogbeat logstash output).' },
+);
+
+const tls = Section(
+  {
+    enabled: Type.Boolean({
+      default: false,
+      description: 'Serve TLS only on this port (NXLog om_ssl, Fluent Bit tls on, Winlogbeat ssl).',
+    }),
+    cert_file: Type.Optional(Type.String({ description: 'Server certificate chain (PEM).' })),
+    key_file: Type.Optional(Type.String({ description: 'Server private key (PEM).' })),
+    ca_file: Type.Optional(
+      Type.String({ description: 'CA bundle (PEM) that client certificates must chain to (mTLS).' }),
+    ),
+    client_auth: Type.Union([Type.Literal('none'), Type.Literal('optional'), Type.Literal('required')], {
+      default: 'none',
+      description:
+        'Client certificates: none; optional (verified when presented); required (mTLS). The client ' +
+        'identity (subject CN, SANs, fingerprint) is attached to every event of the connection.',
+    }),
+    min_version: Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], {
+      default: 'TLSv1.2',
+      description: 'Lowest TLS version accepted.',
+    }),
+    reload_check_interval_ms: Ms(
+      'How often the certificate files are re-read to catch a change the file watch missed; 0 = never.',
+      10_000,
+      3_600_000,
+    ),
+  },
+  { description: 'TLS for both protocols of this port.' },
+);
+
+export const windowsEventsOptionsSchema = Section(
+  {
+    enabled: Type.Boolean({ default: true, description: 'Start this listener with the process.' }),
+    host: Host('Address to listen on (0.0.0.0 or :: for all interfaces).', '0.0.0.0'),
+    port: Port('Port to listen on (newline-delimited JSON and Lumberjack v2 share it).', 5515),
+    protocol: Type.Union([Type.Literal('auto'), Type.Literal('ndjson'), Type.Literal('lumberjack')], {
+      default: 'auto',
+      description:
+        'auto: decided per connection by its first byte ("2", the Lumberjack version, or anything else: ' +
+        'newline-delimited JSON); ndjson or lumberjack: every connection speaks that one.',
+    }),
+    tenant: Type.Optional(Type.String({ minLength: 1, description: 'Tenant for events of this listener.' })),
+    max_message_bytes: Type.Integer({
+      minimum: 1024,
+      maximum: 64 * 1024 * 1024,
+      default: 256 * 1024,
+      description:
+        'Longer events (a JSON line, a Lumberjack JSON frame) are cut to this, kept, marked truncated and ' +
+        'counted.',
+    }),
+    max_frame_bytes: Type.Integer({
+      minimum: 1024,
+      maximum: 1024 * 1024 * 1024,
+      default: 4 * 1024 * 1024,
+      description:
+        'A JSON line or a Lumberjack frame (JSON or compressed) longer than this closes its connection ' +
+        '(counted): the bound on memory per connection.',
+    }),
+    max_connections: Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      default: 10_000,
+      description: 'Connections beyond this are refused (counted).',
+    }),
+    idle_timeout_ms: Ms('A connection silent this long is closed (counted); 0 = never.', 600_000),
+    keepalive: Type.Boolean({ default: true, description: 'TCP keepalive on accepted connections.' }),
+    keepalive_initial_delay_ms: Ms('Idle time before the first keepalive probe.', 60_000),
+    reuse_port: Type.Boolean({
+      default: false,
+      description: 'SO_REUSEPORT, so several processes share the port (needs Node.js 22.12 or later).',
+    }),
+    lumberjack,
+    tls,
+  },
+  {
+    description:
+      'Windows events: newline-delimited JSON (NXLog to_json, Fluent Bit json_lines, OpenWEC) and the ' +
+      'Beats/Lumberjack v2 protocol (Winlogbeat), over TCP or TLS, on one port.',
+  },
+);
+
+export type WindowsEventsOptions = Static<typeof windowsEventsOptionsSchema>;

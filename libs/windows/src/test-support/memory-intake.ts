@@ -1,0 +1,80 @@
+import {
+  type BufferRecord,
+  decodeRawEvent,
+  type Intake,
+  type OfferResult,
+  type RawEvent,
+  type SourceContext,
+} from '@siem/core';
+import { silentLogger } from '@siem/observability';
+
+/**
+ * An in-memory Intake for tests: a stand-in for our own buffer (not for an external service), with a
+ * switch for what it answers so backpressure and rejection can be driven on demand.
+ */
+export class MemoryIntake implements Intake {
+  readonly records: BufferRecord[] = [];
+  batches = 0;
+  answer: OfferResult = 'ok';
+  rejectReason = 'full';
+  readonly #resume = new Set<() => void>();
+  #waiters: { n: number; resolve: () => void }[] = [];
+
+  offer(records: BufferRecord[]): OfferResult {
+    this.batches++;
+    if (this.answer === 'rejected') return 'rejected';
+    this.records.push(...records);
+    this.#waiters = this.#waiters.filter((w) => {
+      if (this.records.length < w.n) return true;
+      w.resolve();
+      return false;
+    });
+    return this.answer;
+  }
+
+  onResume(listener: () => void): () => void {
+    this.#resume.add(listener);
+    return () => this.#resume.delete(listener);
+  }
+
+  /** Takes records again and tells the paused sources. */
+  resume(): void {
+    this.answer = 'ok';
+    for (const l of [...this.#resume]) l();
+  }
+
+  events(): RawEvent[] {
+    return this.records.map((r) => decodeRawEvent(r.value));
+  }
+
+  /** Resolves once `n` records arrived (rejects after `timeoutMs`). */
+  waitFor(n: number, timeoutMs = 10_000): Promise<void> {
+    if (this.records.length >= n) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`waited ${timeoutMs} ms for ${n} records, have ${this.records.length}`)),
+        timeoutMs,
+      );
+      this.#waiters.push({
+        n,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  }
+}
+
+export function testContext(intake: Intake, overrides: Partial<SourceContext> = {}): SourceContext {
+  return { intake, tenant: 'default', keyBy: 'host', logger: silentLogger, ...overrides };
+}
+
+/** Polls until `check` holds (for counters that change asynchronously). */
+export async function until(check: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
