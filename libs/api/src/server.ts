@@ -191,7 +191,12 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       timeWindow: options.rate_limit.window_seconds * 1000,
       // runs after identify(): per key when there is one, per client address otherwise
       keyGenerator: (req) => (req.principal !== null ? `key:${req.principal.id}` : `ip:${req.ip}`),
-      allowList: (req) => req.routeOptions.config?.access?.scope === 'public',
+      // Intake routes are paced by the buffer instead (503 + Retry-After when it cannot take more):
+      // a request limit would only refuse events a busy forwarder has every right to send.
+      allowList: (req) => {
+        const scope = req.routeOptions.config?.access?.scope;
+        return scope === 'public' || scope === 'ingest';
+      },
       errorResponseBuilder: (_req, ctx) =>
         new SiemError(
           'SIEM_ERR_RATE_LIMITED',
