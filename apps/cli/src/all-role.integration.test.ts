@@ -1,16 +1,18 @@
 /**
  * `siem serve --role all` as `npm start` runs it — no Kafka, the embedded TimescaleDB engine under a
  * data folder of its own, default settings but for the ports — fed by util-linux `logger` over UDP and
- * TCP: the events come back through the API's GET /api/v1/events with their normalized fields;
- * SIGTERM ends it with exit code 0; started again on the same data folder it still has them.
+ * TCP and by NXLog-style JSON lines on the Windows events listener: the events come back through the
+ * API's GET /api/v1/events with their normalized fields; SIGTERM ends it with exit code 0; started
+ * again on the same data folder it still has them.
  *
- * Records no normalizer can read go to <data_dir>/dead-letters/. The syslog listeners cannot make one
- * (the syslog normalizer takes any payload, and the gateway never emits an invalid raw event), so the
- * test puts such records where the all role also takes records from: the on-disk buffer a previous run
- * left behind, which the role replays at start-up.
+ * Records no normalizer can read go to <data_dir>/dead-letters/: Windows lines that are not JSON or
+ * not a Windows event (the listener keeps them, marked, and the normalizer refuses them), and records
+ * that are not raw events at all. No listener makes the latter, so the test puts them where the all
+ * role also takes records from: the on-disk buffer a previous run left behind, replayed at start-up.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBuffer, resolveBufferDir } from '@siem/buffer';
@@ -27,6 +29,8 @@ import {
 
 const API_PORT = 48401;
 const SYSLOG_PORT = 48402;
+const WINDOWS_PORT = 48403;
+const NXLOG_4624 = new URL('../../../libs/normalize/src/fixtures/windows/nxlog-4624.json', import.meta.url);
 
 function logger(transport: 'udp' | 'tcp', tag: string, priority: string, message: string): void {
   const args = [
@@ -46,6 +50,17 @@ function logger(transport: 'udp' | 'tcp', tag: string, priority: string, message
   ];
   const r = spawnSync('logger', args, { encoding: 'utf8', timeout: 10_000 });
   if (r.status !== 0) throw new Error(`logger ${args.join(' ')} failed: ${r.stderr}`);
+}
+
+/** Newline-delimited JSON to the Windows events listener, as NXLog om_tcp sends it. */
+function sendWindowsLines(lines: readonly string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(WINDOWS_PORT, '127.0.0.1', () => {
+      socket.end(`${lines.join('\n')}\n`);
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve());
+  });
 }
 
 interface EventsPage {
@@ -70,11 +85,14 @@ describe('all role: syslog → buffer → normalizers → embedded TimescaleDB, 
     SIEM_ADAPTERS__SYSLOG_UDP__PORT: String(SYSLOG_PORT),
     SIEM_ADAPTERS__SYSLOG_TCP__HOST: '127.0.0.1',
     SIEM_ADAPTERS__SYSLOG_TCP__PORT: String(SYSLOG_PORT),
+    SIEM_ADAPTERS__WINDOWS_EVENTS__HOST: '127.0.0.1',
+    SIEM_ADAPTERS__WINDOWS_EVENTS__PORT: String(WINDOWS_PORT),
   };
   let proc: RoleProcess | null = null;
 
   afterAll(async () => {
-    await proc?.stop('SIGKILL');
+    // SIGTERM: the role stops its embedded database (a SIGKILLed role leaves it running)
+    await proc?.stop('SIGTERM', 30_000);
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -163,6 +181,12 @@ describe('all role: syslog → buffer → normalizers → embedded TimescaleDB, 
       `   carol : TTY=pts/1 ; PWD=/home/carol ; USER=root ; COMMAND=/usr/bin/id ${marker}`,
     );
 
+    const winHost = `WIN-${marker}`;
+    const nxlog = JSON.parse(readFileSync(NXLOG_4624, 'utf8')) as Record<string, unknown>;
+    const notJson = `{"EventID": 4625, "Hostname": "${winHost}", "Message": "cut short`;
+    const notWindows = JSON.stringify({ Hostname: winHost, Message: `no event id ${marker}` });
+    await sendWindowsLines([JSON.stringify({ ...nxlog, Hostname: winHost }), notJson, notWindows]);
+
     const page = await waitUntil(
       'the four events through the API',
       async () => {
@@ -207,7 +231,22 @@ describe('all role: syslog → buffer → normalizers → embedded TimescaleDB, 
       message: `${marker} seeded from the buffer`,
     });
 
-    // the two unreadable records are in the dead-letter files, with the reason and the original record
+    const win = await waitUntil('the Windows event through the API', async () => {
+      const p = await events({ host: winHost, source_type: 'windows' });
+      return p.data.length >= 1 ? p : undefined;
+    });
+    expect(win.data).toHaveLength(1);
+    expect(win.data[0]).toMatchObject({
+      eventCode: '4624',
+      category: 'authentication',
+      action: 'logon',
+      outcome: 'success',
+      userName: 'Administrator',
+      hostIp: '127.0.0.1',
+      time: expect.stringMatching(/^2015-11-12T00:24:35\.079785(Z|\+00:00)$/),
+    });
+
+    // the four unreadable records are in the dead-letter files, with the reason and the original record
     const letters = await waitUntil('the dead letters', async () => {
       const dir = join(dataDir, 'dead-letters');
       const lines = readdirSync(dir)
@@ -215,9 +254,9 @@ describe('all role: syslog → buffer → normalizers → embedded TimescaleDB, 
         .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n'))
         .filter((l) => l !== '')
         .map((l) => JSON.parse(l) as Record<string, string>);
-      return lines.length >= 2 ? lines : undefined;
+      return lines.length >= 4 ? lines : undefined;
     });
-    expect(letters).toHaveLength(2);
+    expect(letters).toHaveLength(4);
     expect(letters.find((l) => l.key === 'garbage')).toMatchObject({
       reason: 'invalid_raw_event',
       value_base64: Buffer.from([0xde, 0xad, 0xbe, 0xef]).toString('base64'),
@@ -225,6 +264,20 @@ describe('all role: syslog → buffer → normalizers → embedded TimescaleDB, 
     const aws = letters.find((l) => l.key === 'aws')!;
     expect(aws).toMatchObject({ reason: 'normalize_failed', error: expect.stringMatching(/empty batch/) });
     expect(JSON.parse(aws.value!)).toMatchObject({ source_type: 'cloudtrail', payload: unreadable });
+    const payloadOf = (l: Record<string, string>) =>
+      (JSON.parse(l.value ?? 'null') as { payload?: string } | null)?.payload;
+    const cut = letters.find((l) => payloadOf(l) === notJson);
+    expect(cut, 'the line that is not JSON').toMatchObject({
+      reason: 'normalize_failed',
+      key: '127.0.0.1', // no computer name to read: keyed by the peer
+      error: expect.stringMatching(/not valid JSON/),
+    });
+    expect(JSON.parse(cut!.value!)).toMatchObject({ source_type: 'windows', marks: ['parse_error'] });
+    expect(letters.find((l) => payloadOf(l) === notWindows)).toMatchObject({
+      reason: 'normalize_failed',
+      key: winHost,
+      error: expect.stringMatching(/not a Windows event/),
+    });
 
     let exit = await proc.stop('SIGTERM');
     expect(exit, logSummary(proc.lines)).toEqual({ code: 0, signal: null });
@@ -254,7 +307,7 @@ describe('all role: syslog → buffer → normalizers → embedded TimescaleDB, 
     const count = readdirSync(dir)
       .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n'))
       .filter((l) => l !== '').length;
-    expect(count).toBe(2);
+    expect(count).toBe(4);
 
     exit = await proc.stop('SIGTERM');
     expect(exit, logSummary(proc.lines)).toEqual({ code: 0, signal: null });

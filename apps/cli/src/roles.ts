@@ -72,7 +72,7 @@ export async function startAll(config: RootConfig, logger: Logger, lifecycle: Li
   const opened = buffer;
   const pump = new Pump(opened, sink, {
     maxBatch: config.normalizer.batch_max_records,
-    maxInFlight: 2,
+    maxInFlight: config.normalizer.max_in_flight_batches,
     logger,
   });
   lifecycle.add('pump', () => drainThenStop(opened, pump, config.shutdown.drain_ms, logger));

@@ -86,6 +86,9 @@ export async function startNormalizer(
     groupId: n.group_id,
     topics: [config.kafka.topics.raw.name],
     batchMax: n.batch_max_records,
+    // The next batch is fetched and normalized while the previous one is written (commits stay in
+    // order): one batch at a time left the database idle while this process normalized.
+    maxInFlight: config.normalizer.max_in_flight_batches,
     logger,
     handler: (records) => sink.writeBatch(records),
     onFatal: () => void lifecycle.shutdown('consumer stopped').then(() => process.exit(1)),

@@ -36,6 +36,12 @@ const metrics = {
   }),
 };
 
+interface InFlight {
+  records: ConsumedRecord[];
+  /** true once stored; false when abandoned because the consumer stops */
+  done: Promise<boolean>;
+}
+
 /** A consumed record: the BufferRecord shape plus where it came from. */
 export interface ConsumedRecord extends BufferRecord {
   topic: string;
@@ -56,6 +62,12 @@ export interface BatchConsumerOptions {
    * with back-off; any other rejection is the handler's own bug and stops the consumer, uncommitted.
    */
   handler: (records: ConsumedRecord[]) => Promise<void>;
+  /**
+   * Batches handed to the handler before the oldest is stored (default 1). With 2, the next batch is
+   * fetched and decoded while the previous one is being written; offsets are still committed in
+   * fetch order, each only once it and every batch before it are stored.
+   */
+  maxInFlight?: number;
   maxBackoffMs?: number;
   /** Called once if the consumer stops on its own (the handler failed with a non-retriable error). */
   onFatal?: (err: unknown) => void;
@@ -66,7 +78,8 @@ export interface BatchConsumerOptions {
  * the handler resolved, so a crash or a rebalance re-delivers what was not stored (the storage
  * writes are idempotent, so re-delivery makes no duplicate rows). While the handler's service is
  * down, the assigned partitions are paused and the same batch is retried; polling continues so the
- * member stays in the group.
+ * member stays in the group. Up to `maxInFlight` batches are in the handler at once; commits follow
+ * fetch order.
  */
 export class BatchConsumer {
   readonly #options: BatchConsumerOptions;
@@ -76,6 +89,9 @@ export class BatchConsumer {
   #running = false;
   #loop: Promise<void> | null = null;
   #lagTimer: NodeJS.Timeout | null = null;
+  /** Batches failing with a retriable error right now; the partitions are paused while it is above 0. */
+  #failing = 0;
+  #paused: rdkafka.TopicPartition[] = [];
 
   constructor(options: BatchConsumerOptions) {
     this.#options = options;
@@ -139,13 +155,17 @@ export class BatchConsumer {
   }
 
   async #run(): Promise<void> {
-    const consumer = this.#consumer!;
-    let carry: rdkafka.Message[] = [];
+    const maxInFlight = Math.max(1, this.#options.maxInFlight ?? 1);
+    const inFlight: InFlight[] = [];
+    const carry: rdkafka.Message[] = [];
     while (this.#running) {
+      if (inFlight.length >= maxInFlight) {
+        if (!(await this.#settleOldest(inFlight, carry))) return;
+        continue;
+      }
       let messages: rdkafka.Message[];
       if (carry.length > 0) {
-        messages = carry;
-        carry = [];
+        messages = carry.splice(0);
       } else {
         try {
           messages = await this.#consume(this.#options.batchMax);
@@ -155,7 +175,11 @@ export class BatchConsumer {
           continue;
         }
       }
-      if (messages.length === 0) continue;
+      if (messages.length === 0) {
+        // nothing new: finish what is in flight rather than hold its commit back
+        if (inFlight.length > 0 && !(await this.#settleOldest(inFlight, carry))) return;
+        continue;
+      }
       const records: ConsumedRecord[] = messages.map((m) => ({
         key: m.key === null || m.key === undefined ? '' : String(m.key),
         value: m.value ?? Buffer.alloc(0),
@@ -164,12 +188,59 @@ export class BatchConsumer {
         offset: m.offset,
       }));
       for (const r of records) metrics.consumed.inc({ topic: r.topic });
-      let backoff = 200;
-      let paused: rdkafka.TopicPartition[] = [];
+      const done = this.#handle(records);
+      done.catch(() => undefined); // awaited in order by #settleOldest; never unhandled meanwhile
+      inFlight.push({ records, done });
+    }
+    // Stopping: what is in the handler finishes and is committed, in order; a batch still waiting for
+    // its service is abandoned uncommitted, and so is everything after it.
+    while (inFlight.length > 0) {
+      if (!(await this.#settleOldest(inFlight, carry))) return;
+    }
+  }
+
+  /**
+   * Waits for the oldest batch in flight and commits it. While the sink is unavailable, keeps
+   * polling (what arrives waits in `carry`, after the batches in flight) so the group does not evict
+   * this member. False when the batch was abandoned because the consumer is stopping.
+   */
+  async #settleOldest(inFlight: InFlight[], carry: rdkafka.Message[]): Promise<boolean> {
+    const oldest = inFlight[0]!;
+    let settled = false;
+    void oldest.done.then(
+      () => {
+        settled = true;
+      },
+      () => {
+        settled = true;
+      },
+    );
+    while (!settled) {
+      await Promise.race([oldest.done.catch(() => undefined), sleep(1_000, undefined, { ref: false })]);
+      if (!settled && this.#failing > 0 && this.#running) {
+        carry.push(...(await this.#consume(this.#options.batchMax).catch(() => [])));
+      }
+    }
+    const stored = await oldest.done; // a non-retriable failure throws: the consumer stops uncommitted
+    inFlight.shift();
+    if (!stored) return false;
+    this.#commit(oldest.records);
+    return true;
+  }
+
+  /**
+   * Hands one batch to the handler, retrying it with back-off while the handler fails with a
+   * retriable error (the partitions are paused meanwhile). Resolves true once stored, false when the
+   * consumer stops before it could be; rejects on a non-retriable error.
+   */
+  async #handle(records: ConsumedRecord[]): Promise<boolean> {
+    let backoff = 200;
+    let failing = false;
+    try {
       for (;;) {
         try {
           await this.#options.handler(records);
-          break;
+          return true;
         } catch (err) {
           if (!isRetriable(err)) {
             this.#logger.error(
@@ -186,26 +257,47 @@ export class BatchConsumer {
             { reason, records: records.length },
             'sink unavailable: partitions paused, batch retried',
           );
-          if (paused.length === 0) {
-            paused = consumer.assignments().map((a) => ({ topic: a.topic, partition: a.partition }));
-            consumer.pause(paused);
-            metrics.paused.set(1);
+          if (!failing) {
+            failing = true;
+            this.#pauseOne();
           }
           await sleep(backoff);
           backoff = Math.min(backoff * 2, this.#options.maxBackoffMs ?? 5_000);
-          // Keep polling while paused so the group does not evict this member; partitions assigned
-          // meanwhile are not paused, so what they deliver waits for the next round.
-          carry.push(...(await this.#consume(this.#options.batchMax).catch(() => [])));
-          if (!this.#running) return;
+          if (!this.#running) return false;
         }
       }
-      if (paused.length > 0) {
-        consumer.resume(paused);
-        metrics.paused.set(0);
-        this.#logger.info({}, 'sink available again: partitions resumed');
-      }
-      this.#commit(records);
+    } finally {
+      if (failing) this.#resumeOne();
     }
+  }
+
+  #pauseOne(): void {
+    if (this.#failing++ > 0) return;
+    const consumer = this.#consumer;
+    if (consumer === null) return;
+    // Partitions assigned while paused are not paused: what they deliver waits for the next round.
+    this.#paused = consumer.assignments().map((a) => ({ topic: a.topic, partition: a.partition }));
+    try {
+      consumer.pause(this.#paused);
+    } catch (err) {
+      this.#log.warn('pause', { err }, 'pausing partitions failed');
+    }
+    metrics.paused.set(1);
+  }
+
+  #resumeOne(): void {
+    if (--this.#failing > 0) return;
+    const consumer = this.#consumer;
+    const paused = this.#paused;
+    this.#paused = [];
+    metrics.paused.set(0);
+    if (consumer === null || !this.#running) return;
+    try {
+      consumer.resume(paused);
+    } catch (err) {
+      this.#log.warn('resume', { err }, 'resuming partitions failed');
+    }
+    this.#logger.info({}, 'sink available again: partitions resumed');
   }
 
   #commit(records: ConsumedRecord[]): void {

@@ -55,6 +55,14 @@ export const rootConfigSchema = Section({
         default: 5000,
         description: 'Raw records normalized and stored per batch (per Kafka poll, or per buffer lease).',
       }),
+      max_in_flight_batches: Type.Integer({
+        minimum: 1,
+        maximum: 16,
+        default: 2,
+        description:
+          'Batches normalized and written at once: the next batch is fetched and normalized while the previous ' +
+          'one is written (offsets are still committed in order, each only after its batch is stored).',
+      }),
       publish_normalized: Type.Boolean({
         default: false,
         description: 'Also publish every stored row as JSON to the normalized topic.',

@@ -63,6 +63,8 @@ export class NormalizingSink implements Sink<readonly BufferRecord[]> {
   readonly name: string;
   readonly #o: NormalizingSinkOptions;
   readonly #log: RateLimitedLog;
+  /** Settles when every batch begun so far has published (or given up): keeps publication in order. */
+  #published: Promise<void> = Promise.resolve();
 
   constructor(options: NormalizingSinkOptions) {
     this.#o = options;
@@ -83,6 +85,21 @@ export class NormalizingSink implements Sink<readonly BufferRecord[]> {
   }
 
   async writeBatch(records: readonly BufferRecord[]): Promise<void> {
+    // Batches may be written concurrently (the consumer's and the pump's batches in flight), but their
+    // rows are published and handed to the tail in the order the batches came: per-host order holds.
+    const previous = this.#published;
+    let release!: () => void;
+    this.#published = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    try {
+      await this.#writeBatch(records, previous);
+    } finally {
+      void previous.then(release);
+    }
+  }
+
+  async #writeBatch(records: readonly BufferRecord[], previous: Promise<void>): Promise<void> {
     const end = metrics.batchSeconds.startTimer();
     const rows: NormalizedEvent[] = [];
     const origin: BufferRecord[] = [];
@@ -124,6 +141,7 @@ export class NormalizingSink implements Sink<readonly BufferRecord[]> {
     }
     if (stored.length > 0) {
       for (const row of stored) metrics.events.inc({ source_type: row.sourceType });
+      if (this.#o.publisher || this.#o.onStored) await previous;
       if (this.#o.publisher) await this.#o.publisher.publish(stored);
       this.#o.onStored?.(stored);
     }

@@ -72,8 +72,11 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   // A parent that dies without signalling closes our stdin pipe (when we have one): follow it.
-  if (process.env.SIEM_TIMESCALE_FOLLOW_PARENT === '1')
+  if (process.env.SIEM_TIMESCALE_FOLLOW_PARENT === '1') {
+    // 'close' only fires on a stream that is being read.
     process.stdin.on('close', () => shutdown('parent gone'));
+    process.stdin.resume();
+  }
   process.stdout.write(`${JSON.stringify({ ready: true, host, port: started.port, pid: process.pid })}\n`);
 }
 
