@@ -13,6 +13,8 @@ import type { KafkaOptions } from './options.js';
 
 const { CODES } = rdkafka;
 const ERR = CODES.ERRORS;
+/** librdkafka's text of ERR__ALL_BROKERS_DOWN, as node-rdkafka reports client errors. */
+const ALL_BROKERS_DOWN = /all broker connections are down/i;
 
 const metrics = {
   delivered: counter({
@@ -136,6 +138,8 @@ export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
   #reachable = true;
   #probeTimer: NodeJS.Timeout | null = null;
   #queueWaiters: Array<() => void> = [];
+  #enqueued: Promise<void> = Promise.resolve();
+  #onUnreachable: Array<() => void> = [];
   #onReachable: Array<() => void> = [];
 
   constructor(options: ProducerPoolOptions) {
@@ -206,9 +210,11 @@ export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
     if (!this.#reachable) throw new NotConnectedError('kafka', { details: 'brokers unreachable' });
     const started = process.hrtime.bigint();
     const tracker = new BatchTracker(records.length);
-    for (const record of records) {
-      await this.#produce(this.#pick(record.key), topic, record, tracker, headers?.(record));
-    }
+    // Batches enter librdkafka whole and in call order: a batch is enqueued only after the one before
+    // it, so concurrent leases never interleave and each key keeps its order.
+    const enqueued = this.#enqueued.then(() => this.#enqueue(topic, records, tracker, headers));
+    this.#enqueued = enqueued.catch(() => undefined);
+    await enqueued;
     await tracker.done;
     metrics.batchLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
     if (tracker.failures.length === 0) return;
@@ -270,6 +276,12 @@ export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
     for (const w of this.#queueWaiters.splice(0)) w();
   }
 
+  /** Resolves the next time the brokers are found unreachable (now, if they are). */
+  whenUnreachable(): Promise<void> {
+    if (!this.#reachable) return Promise.resolve();
+    return new Promise((resolve) => this.#onUnreachable.push(resolve));
+  }
+
   /** Resolves the next time the brokers are known reachable (now, if they are). */
   whenReachable(): Promise<void> {
     if (this.#reachable) return Promise.resolve();
@@ -284,13 +296,53 @@ export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
     return this.#producers[(h >>> 0) % n]!;
   }
 
-  async #produce(
+  /** Hands a batch to librdkafka; synchronous while the local queue takes records. */
+  async #enqueue(
+    topic: string,
+    records: readonly BufferRecord[],
+    tracker: BatchTracker,
+    headers?: (record: BufferRecord) => rdkafka.MessageHeader[],
+  ): Promise<void> {
+    for (const record of records) {
+      if (this.#producers.length === 0) {
+        tracker.fail(record, ERR.ERR__DESTROY, 'producer closed');
+        continue;
+      }
+      const queued = this.#produce(this.#pick(record.key), topic, record, tracker, headers?.(record));
+      if (queued !== null) await queued;
+    }
+  }
+
+  /** Produces one record; returns null when done at once, a promise when it waits for queue room. */
+  #produce(
     producer: rdkafka.Producer,
     topic: string,
     record: BufferRecord,
     tracker: BatchTracker,
     headers?: rdkafka.MessageHeader[],
-  ) {
+  ): Promise<void> | null {
+    const opaque: Opaque = { tracker, record };
+    try {
+      producer.produce(topic, null, record.value, record.key, null, opaque, headers);
+      return null;
+    } catch (err) {
+      const code = (err as rdkafka.LibrdKafkaError).code;
+      if (code !== ERR.ERR__QUEUE_FULL) {
+        metrics.deliveryErrors.inc({ reason: reasonOf(code) });
+        tracker.fail(record, code, (err as Error).message);
+        return null;
+      }
+    }
+    return this.#produceWhenRoom(producer, topic, record, tracker, headers);
+  }
+
+  async #produceWhenRoom(
+    producer: rdkafka.Producer,
+    topic: string,
+    record: BufferRecord,
+    tracker: BatchTracker,
+    headers?: rdkafka.MessageHeader[],
+  ): Promise<void> {
     const opaque: Opaque = { tracker, record };
     for (;;) {
       try {
@@ -335,8 +387,10 @@ export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
   }
 
   #onClientError(err: rdkafka.LibrdKafkaError): void {
-    if (err.code === ERR.ERR__ALL_BROKERS_DOWN) this.#markUnreachable(err.message);
-    else this.#logger.warn({ code: err.code, err: err.message }, 'kafka client error');
+    // node-rdkafka passes client errors with code -1 and librdkafka's text: match the text too.
+    if (err.code === ERR.ERR__ALL_BROKERS_DOWN || ALL_BROKERS_DOWN.test(err.message)) {
+      this.#markUnreachable(err.message);
+    } else this.#logger.warn({ code: err.code, err: err.message }, 'kafka client error');
   }
 
   #markUnreachable(why: string): void {
@@ -344,6 +398,7 @@ export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
     this.#reachable = false;
     metrics.brokersReachable.set(0);
     this.#logger.warn({ why }, 'kafka brokers unreachable');
+    for (const r of this.#onUnreachable.splice(0)) r();
     this.#probeTimer = setInterval(() => this.#probe(), this.#options.producer.breaker.probe_interval_ms);
     this.#probeTimer.unref();
   }
