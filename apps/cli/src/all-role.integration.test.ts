@@ -27,9 +27,9 @@ import {
   waitUntil,
 } from '../../normalizer/src/testing/role-process.js';
 
-const API_PORT = 48401;
-const SYSLOG_PORT = 48402;
-const WINDOWS_PORT = 48403;
+const API_PORT = 28401;
+const SYSLOG_PORT = 28402;
+const WINDOWS_PORT = 28403;
 const NXLOG_4624 = new URL('../../../libs/normalize/src/fixtures/windows/nxlog-4624.json', import.meta.url);
 
 function logger(transport: 'udp' | 'tcp', tag: string, priority: string, message: string): void {

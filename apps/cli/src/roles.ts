@@ -45,7 +45,6 @@ export async function startAll(config: RootConfig, logger: Logger, lifecycle: Li
       return buffer;
     },
     logger,
-    lifecycle,
   );
   const api = await serveApi(config, logger, lifecycle, {
     readiness: [
@@ -77,6 +76,8 @@ export async function startAll(config: RootConfig, logger: Logger, lifecycle: Li
   });
   lifecycle.add('pump', () => drainThenStop(opened, pump, config.shutdown.drain_ms, logger));
   pump.start();
+  // Registered last, so it runs first at shutdown: adapters stop accepting before the buffer drains.
+  lifecycle.add('adapters', () => registry.stopAll());
   await registry.startEnabled();
 }
 

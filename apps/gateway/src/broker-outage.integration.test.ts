@@ -1,6 +1,6 @@
 /**
  * The broker stops for 30 s in the middle of a steady load and comes back. The broker is this test's
- * own single-node instance (ports 46200/46201), so stopping it disturbs nobody else. The gateway runs
+ * own single-node instance (ports 26200/26201), so stopping it disturbs nobody else. The gateway runs
  * with a small memory ring (2,000 events) so the backlog of the outage has to spill to disk.
  *
  * "Accepted" here: every frame the client wrote in full — the gateway keeps running and the client
@@ -26,15 +26,15 @@ import {
   waitForRecords,
 } from './testing/gateway-process.js';
 
-const KAFKA_PORT = 46200;
-const SYSLOG_PORT = 46202;
-const API_PORT = 46203;
+const KAFKA_PORT = 26200;
+const SYSLOG_PORT = 26202;
+const API_PORT = 26203;
 const OUTAGE_MS = 30_000;
 const RATE = 1_000; // events/s in total
 const CONNECTIONS = 4;
 const HOSTS = 8;
 
-const kafka = createKafkaService({ name: 'gw-outage-kafka', port: KAFKA_PORT, controllerPort: 46201 });
+const kafka = createKafkaService({ name: 'gw-outage-kafka', port: KAFKA_PORT, controllerPort: 26201 });
 const brokers = kafka.address;
 const topics = uniqueTopics('gw-outage');
 const PAD = 'x'.repeat(200);

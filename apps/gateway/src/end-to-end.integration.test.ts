@@ -21,8 +21,8 @@ import {
   waitForRecords,
 } from './testing/gateway-process.js';
 
-const SYSLOG_PORT = 46101;
-const API_PORT = 46102;
+const SYSLOG_PORT = 26101;
+const API_PORT = 26102;
 const brokers = stackUrls.kafkaBrokers;
 const topics = uniqueTopics('gw-e2e');
 const run = Date.now().toString(36);

@@ -62,7 +62,6 @@ export async function startGateway(config: RootConfig, logger: Logger, lifecycle
       return buffer;
     },
     logger,
-    lifecycle,
   );
   const apiReady = serveApi(config, logger, lifecycle, {
     adapters: registry,
@@ -103,9 +102,8 @@ export async function startGateway(config: RootConfig, logger: Logger, lifecycle
   });
   const openedBuffer = buffer;
   lifecycle.add('pump', () => drainThenStop(openedBuffer, pump, config.shutdown.drain_ms, logger));
-  // The registry registered its stop before the buffer opened; shutdown runs in reverse, so stop the
-  // adapters again here — first — or they would still read events after the buffer closed (lost as
-  // rejected 'closed'). The earlier registration is then a no-op.
+  // Registered last, so it runs first at shutdown: adapters stop accepting before the buffer drains and
+  // closes (an event read after the close would be rejected as 'closed').
   lifecycle.add('adapters', () => registry.stopAll());
   await apiReady;
   await registry.startEnabled();

@@ -37,8 +37,8 @@ import {
   waitForRecords,
 } from './testing/gateway-process.js';
 
-const SYSLOG_PORT = 46301;
-const API_PORT = 46302;
+const SYSLOG_PORT = 26301;
+const API_PORT = 26302;
 const CONNECTIONS = 4;
 const RATE = 10_000; // events/s in total: the gateway is busy when the signal comes
 const brokers = stackUrls.kafkaBrokers;

@@ -32,7 +32,7 @@ import {
 } from './testing/role-process.js';
 
 const brokers = stackUrls.kafkaBrokers;
-const API_PORT = 48201;
+const API_PORT = 28201;
 const TOTAL = 60_000;
 const PARTITIONS = 4;
 const BATCH = 5_000;

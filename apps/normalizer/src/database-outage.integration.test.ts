@@ -28,8 +28,8 @@ import {
 } from './testing/role-process.js';
 
 const brokers = stackUrls.kafkaBrokers;
-const PG_PORT = 48100;
-const API_PORT = 48101;
+const PG_PORT = 28100;
+const API_PORT = 28101;
 const SERVICE = 'norm-outage-pg';
 const OUTAGE_MS = 30_000;
 /** records per 500 ms tick, for LOAD_TICKS ticks: a steady load before, during and after the outage */

@@ -32,7 +32,7 @@ import {
 } from './testing/role-process.js';
 
 const brokers = stackUrls.kafkaBrokers;
-const API_PORT = 48301;
+const API_PORT = 28301;
 
 interface Bad extends OutRecord {
   what: string;

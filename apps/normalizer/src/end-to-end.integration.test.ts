@@ -288,7 +288,7 @@ describe('normalizer role: siem.raw → normalizers → TimescaleDB', () => {
       SIEM_STORAGE__POOL_SIZE: '2',
       // the shared engine serves everyone one query at a time: no tier job from this test
       SIEM_STORAGE__TIERS__ENABLED: 'false',
-      SIEM_API__PORT: '48010',
+      SIEM_API__PORT: '28010',
     });
     // the role creates the topics it uses (kafka.create_topics)
     expect((await listTopics(brokers, `norm-e2e.`)).filter((t) => t.endsWith(id)).sort()).toEqual(
@@ -421,7 +421,7 @@ describe('normalizer role: siem.raw → normalizers → TimescaleDB', () => {
         SIEM_STORAGE__DATABASE_URL: db.url,
         SIEM_STORAGE__POOL_SIZE: '2',
         SIEM_STORAGE__TIERS__ENABLED: 'false',
-        SIEM_API__PORT: '48011',
+        SIEM_API__PORT: '28011',
       });
       // the corpus, then 3000 sshd lines from 16 hosts
       const sent = [...corpus(), ...syslogRecords(0, 3_000)];

@@ -146,7 +146,7 @@ export function createKafkaService(options: KafkaInstanceOptions): StackService 
         const clusterId = randomBytes(16).toString('base64url');
         await runOrThrow(
           'java',
-          java(home, ['kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', config]),
+          java(home, ['kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', config]),
         );
       }
       const out = openSync(outFile, 'a');

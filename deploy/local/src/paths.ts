@@ -21,7 +21,8 @@ function envInt(name: string, dflt: number): number {
 }
 
 /**
- * Where the local stack lives and listens. Ports are the project's own (3xxxx), so the stack never
+ * Where the local stack lives and listens. Ports are the project's own (29xxx: below Linux's ephemeral
+ * range 32768–60999, so no outgoing connection can be holding one), so the stack never
  * collides with a Kafka or PostgreSQL already running on the machine; all can be moved by environment.
  */
 export const stackPaths = {
@@ -32,10 +33,10 @@ export const stackPaths = {
 };
 
 export const stackPorts = {
-  kafka: envInt('SIEM_STACK_KAFKA_PORT', 39092),
-  kafkaController: envInt('SIEM_STACK_KAFKA_CONTROLLER_PORT', 39093),
-  postgres: envInt('SIEM_STACK_POSTGRES_PORT', 35432),
-  timescale: envInt('SIEM_STACK_TIMESCALE_PORT', 35433),
+  kafka: envInt('SIEM_STACK_KAFKA_PORT', 29092),
+  kafkaController: envInt('SIEM_STACK_KAFKA_CONTROLLER_PORT', 29093),
+  postgres: envInt('SIEM_STACK_POSTGRES_PORT', 29432),
+  timescale: envInt('SIEM_STACK_TIMESCALE_PORT', 29433),
 };
 
 export const KAFKA_VERSION = '4.1.1';

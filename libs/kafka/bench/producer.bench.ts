@@ -6,7 +6,7 @@
  * gateway's pump. Against Kafka's own ProducerPerformance (kafka-producer-perf-test) with the same
  * records (--payload-file) and the same producer settings, as the limit of this broker on this machine.
  *
- * The broker is the benchmark's own single-node instance (ports 46510/46511), started and stopped
+ * The broker is the benchmark's own single-node instance (ports 26510/26511), started and stopped
  * here, so nothing else loads it. Run: npm run bench -- kafka/producer
  * Environment: SIEM_BENCH_RECORDS (default 300000), SIEM_BENCH_REPEATS (default 3; the median run counts).
  */
@@ -29,7 +29,7 @@ const REPEATS = Number(process.env.SIEM_BENCH_REPEATS ?? 3);
 const PARTITIONS = 12;
 const LEASE = 5_000;
 const IN_FLIGHT = 16;
-const BROKER = { name: 'bench-kafka-producer', port: 46510, controllerPort: 46511 };
+const BROKER = { name: 'bench-kafka-producer', port: 26510, controllerPort: 26511 };
 
 // --- records: the device corpus, parsed and encoded as the syslog listener does --------------------
 

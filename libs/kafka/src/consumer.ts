@@ -128,7 +128,11 @@ export class BatchConsumer {
       this.#logger.info({ event: err.message, partitions: assignment.length }, 'rebalance');
     });
     consumer.on('event.error', (err) =>
-      this.#log.warn(`client:${err.code}`, { err: err.message }, 'kafka consumer error'),
+      this.#log.warn(
+        `client:${err.code}:${String(err.message).slice(0, 40)}`,
+        { err: err.message },
+        'kafka consumer error',
+      ),
     );
     await new Promise<void>((resolve, reject) => {
       consumer.connect({ timeout: 30_000 }, (err) =>

@@ -85,6 +85,9 @@ interface Failure {
 /** Follows the delivery reports of one batch: O(1) work per report, one promise per batch. */
 class BatchTracker {
   remaining: number;
+  /** Delivered records and value bytes: metrics are updated once per batch, not per report. */
+  delivered = 0;
+  deliveredBytes = 0;
   readonly failures: Failure[] = [];
   readonly done: Promise<void>;
   #resolve!: () => void;
@@ -217,6 +220,10 @@ export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
     await enqueued;
     await tracker.done;
     metrics.batchLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    if (tracker.delivered > 0) {
+      metrics.delivered.inc({ topic }, tracker.delivered);
+      metrics.deliveredBytes.inc({ topic }, tracker.deliveredBytes);
+    }
     if (tracker.failures.length === 0) return;
 
     const tooLarge = tracker.failures.filter((f) => f.code === ERR.ERR_MSG_SIZE_TOO_LARGE);
@@ -378,10 +385,11 @@ export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
       if (err.code === ERR.ERR__MSG_TIMED_OUT) this.#markUnreachable('delivery timed out');
       opaque.tracker.fail(opaque.record, err.code, err.message);
     } else {
-      metrics.delivered.inc({ topic: report.topic });
-      metrics.deliveredBytes.inc({ topic: report.topic }, opaque.record.value.length);
+      const tracker = opaque.tracker;
+      tracker.delivered++;
+      tracker.deliveredBytes += opaque.record.value.length;
       if (!this.#reachable) this.#markReachable();
-      opaque.tracker.settle();
+      tracker.settle();
     }
     if (this.#queueWaiters.length > 0) for (const w of this.#queueWaiters.splice(0)) w();
   }

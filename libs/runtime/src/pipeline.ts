@@ -48,6 +48,8 @@ export async function openBuffer(
 
 /**
  * Registers every adapter type with its configured options (nothing starts yet: `startEnabled` does).
+ * The role registers `registry.stopAll()` on its lifecycle AFTER the buffer and the pump, so that at
+ * shutdown the adapters stop accepting before the buffer drains and closes.
  * Each adapter offers what it receives to the intake (the buffer) that `intake()` returns when the
  * adapter starts — the registry can exist, and the control API list it, before the buffer is open.
  */
@@ -55,7 +57,6 @@ export function createAdapterRegistry(
   config: RootConfig,
   intake: () => Intake,
   logger: Logger,
-  lifecycle: Lifecycle,
 ): AdapterRegistry {
   const registry = new AdapterRegistry(
     (_name, options) => ({
@@ -68,7 +69,6 @@ export function createAdapterRegistry(
   );
   const configured = config.adapters as Record<string, Readonly<Record<string, unknown>>>;
   for (const factory of adapterFactories) registry.register(factory, configured[factory.type] ?? {});
-  lifecycle.add('adapters', () => registry.stopAll());
   return registry;
 }
 

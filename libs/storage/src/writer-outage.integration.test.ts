@@ -72,8 +72,8 @@ async function outageScenario(service: StackService, url: string, batches = 60, 
 }
 
 describe('writer across a database outage', () => {
-  const pgService = createPostgresService({ name: 'storage-outage-pg', port: 43100 });
-  const tsService = createTimescaleService({ name: 'storage-outage-ts', port: 43101 });
+  const pgService = createPostgresService({ name: 'storage-outage-pg', port: 23100 });
+  const tsService = createTimescaleService({ name: 'storage-outage-ts', port: 23101 });
   afterAll(async () => {
     await pgService.down().catch(() => undefined);
     await tsService.down().catch(() => undefined);
@@ -83,13 +83,13 @@ describe('writer across a database outage', () => {
   });
 
   it('PostgreSQL 15 stopped mid-write and restarted: no loss, no duplicates', async () => {
-    const r = await outageScenario(pgService, 'postgres://postgres@127.0.0.1:43100/siem');
+    const r = await outageScenario(pgService, 'postgres://postgres@127.0.0.1:23100/siem');
     expect(r.stored).toEqual({ n: r.expected, ids: r.expected });
     expect(r.failures.get('not_connected') ?? 0).toBeGreaterThan(0);
   });
 
   it('TimescaleDB engine stopped mid-write and restarted: no loss, no duplicates', async () => {
-    const r = await outageScenario(tsService, 'postgres://postgres@127.0.0.1:43101/postgres', 30, 1_000);
+    const r = await outageScenario(tsService, 'postgres://postgres@127.0.0.1:23101/postgres', 30, 1_000);
     expect(r.stored).toEqual({ n: r.expected, ids: r.expected });
     expect(r.failures.get('not_connected') ?? 0).toBeGreaterThan(0);
   });
