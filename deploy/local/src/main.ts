@@ -3,6 +3,7 @@
  * project's own ports and data folders. `npm run stack -- up|down|status|fetch|env [service…]`.
  */
 import { fetchKafkaJars } from './kafka.js';
+import { fetchLoggen } from './loggen.js';
 import { stackUrls } from './paths.js';
 import { stackDown, stackStatus, stackUp } from './stack.js';
 import { fetchHelm, HELM_VERSION } from './tools.js';
@@ -15,6 +16,8 @@ async function main(): Promise<number> {
       process.stdout.write(jars ? 'kafka jars fetched\n' : 'kafka jars already cached\n');
       const helm = await fetchHelm();
       process.stdout.write(helm ? `helm ${HELM_VERSION} built\n` : 'helm already built\n');
+      const loggen = await fetchLoggen();
+      process.stdout.write(`loggen ready: ${loggen.bin}\n`);
       return 0;
     }
     case 'up': {
