@@ -4,11 +4,18 @@
  * unpacked into the project cache (Debian's syslog-ng-core conflicts with rsyslog as an installed package).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fetchLoggen, kafkaJarsDir, type Loggen, run, runOrThrow, stackPaths } from '@siem/local-stack';
+import {
+  type DebianPackages,
+  fetchDebianPackages,
+  fetchLoggen,
+  type Loggen,
+  producerPerformanceArgs,
+  run,
+} from '@siem/local-stack';
 import rdkafka from 'node-rdkafka';
 
 const TICK = 100; // USER_HZ
@@ -224,29 +231,14 @@ export function startProducerPerformance(
 ): ChildProcess {
   return spawn(
     'java',
-    [
-      '-Xmx512m',
-      '-cp',
-      `${kafkaJarsDir}/*`,
-      'org.apache.kafka.tools.ProducerPerformance',
-      '--topic',
+    producerPerformanceArgs({
+      brokers,
       topic,
-      '--num-records',
-      String(records),
-      '--payload-file',
-      payloadFile,
-      '--throughput',
-      '-1',
-      '--producer-props',
-      `bootstrap.servers=${brokers}`,
-      'acks=all',
-      'enable.idempotence=true',
-      'compression.type=zstd',
-      `linger.ms=${s.lingerMs}`,
-      `batch.size=${s.batchBytes}`,
-      'max.request.size=4194304',
-      'buffer.memory=268435456',
-    ],
+      records,
+      payload: { file: payloadFile },
+      lingerMs: s.lingerMs,
+      batchBytes: s.batchBytes,
+    }),
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
 }
@@ -260,49 +252,13 @@ export interface SyslogNg {
 }
 
 const SNG_PACKAGES = ['syslog-ng-core', 'syslog-ng-mod-rdkafka'];
-const sngHome = join(stackPaths.cacheDir, 'syslog-ng-kafka');
-const sngRoot = join(sngHome, 'root');
-const sngComplete = join(sngHome, 'complete');
 
-async function installed(pkg: string): Promise<boolean> {
-  const r = await run('dpkg-query', ['-s', pkg]);
-  return r.code === 0 && r.stdout.includes('Status: install ok installed');
-}
-
-async function dependsOf(pkg: string): Promise<string[]> {
-  const out = await runOrThrow('apt-cache', ['depends', '--important', pkg]);
-  const deps: string[] = [];
-  for (const line of out.split('\n')) {
-    const m = /^\s+\|?Depends: ([^<\s][^\s]*)$/.exec(line);
-    if (m) deps.push(m[1]!.replace(/:any$/, ''));
-  }
-  return [...new Set(deps)];
-}
-
-function libraryDirs(dir: string, out: string[] = []): string[] {
-  let hasLib = false;
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    const st = statSync(p, { throwIfNoEntry: false });
-    if (st === undefined) continue;
-    if (st.isDirectory()) libraryDirs(p, out);
-    else if (/\.so(\.|$)/.test(name)) hasLib = true;
-  }
-  if (hasLib) out.push(dir);
-  return out;
-}
-
-function syslogNgOf(): SyslogNg {
-  const modules = readdirSync(join(sngRoot, 'usr', 'lib', 'syslog-ng')).find((d) => /^\d+\.\d+$/.test(d))!;
+function syslogNgOf({ root, libraryPath }: DebianPackages): SyslogNg {
+  const modules = readdirSync(join(root, 'usr', 'lib', 'syslog-ng')).find((d) => /^\d+\.\d+$/.test(d))!;
   return {
-    bin: join(sngRoot, 'usr', 'sbin', 'syslog-ng'),
-    modulePath: join(sngRoot, 'usr', 'lib', 'syslog-ng', modules),
-    env: {
-      ...process.env,
-      LD_LIBRARY_PATH: [...libraryDirs(sngRoot), process.env.LD_LIBRARY_PATH ?? '']
-        .filter((d) => d !== '')
-        .join(':'),
-    },
+    bin: join(root, 'usr', 'sbin', 'syslog-ng'),
+    modulePath: join(root, 'usr', 'lib', 'syslog-ng', modules),
+    env: { ...process.env, LD_LIBRARY_PATH: libraryPath },
   };
 }
 
@@ -311,24 +267,12 @@ function syslogNgOf(): SyslogNg {
  * machine lacks, librdkafka among them) and unpacked with `dpkg -x` into .cache/syslog-ng-kafka.
  */
 export async function fetchSyslogNg(): Promise<SyslogNg> {
-  if (existsSync(sngComplete)) return syslogNgOf();
-  rmSync(sngHome, { recursive: true, force: true });
-  const debs = join(sngHome, 'debs');
-  mkdirSync(debs, { recursive: true });
-  mkdirSync(sngRoot, { recursive: true });
-  const wanted = new Set(SNG_PACKAGES);
-  for (const pkg of SNG_PACKAGES) {
-    for (const dep of await dependsOf(pkg)) if (!wanted.has(dep) && !(await installed(dep))) wanted.add(dep);
-  }
-  await runOrThrow('apt-get', ['download', ...wanted], { cwd: debs });
-  for (const deb of readdirSync(debs).filter((f) => f.endsWith('.deb'))) {
-    await runOrThrow('dpkg', ['-x', join(debs, deb), sngRoot]);
-  }
-  const sng = syslogNgOf();
-  const check = await run(sng.bin, ['--version'], { env: sng.env });
-  if (check.code !== 0) throw new Error(`syslog-ng does not run: ${(check.stderr || check.stdout).trim()}`);
-  if (!existsSync(join(sng.modulePath, 'libkafka.so')))
-    throw new Error('syslog-ng-mod-rdkafka lacks libkafka.so');
-  writeFileSync(sngComplete, `${new Date().toISOString()} ${[...wanted].join(' ')}\n`);
-  return sng;
+  const packages = await fetchDebianPackages('syslog-ng-kafka', SNG_PACKAGES, async (unpacked) => {
+    const sng = syslogNgOf(unpacked);
+    const check = await run(sng.bin, ['--version'], { env: sng.env });
+    if (check.code !== 0) throw new Error(`syslog-ng does not run: ${(check.stderr || check.stdout).trim()}`);
+    if (!existsSync(join(sng.modulePath, 'libkafka.so')))
+      throw new Error('syslog-ng-mod-rdkafka lacks libkafka.so');
+  });
+  return syslogNgOf(packages);
 }

@@ -39,7 +39,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { validateOrThrow } from '@siem/config';
 import { nodeArgsFor, RawEventEncoder } from '@siem/core';
 import { ensureTopics, type KafkaOptions, kafkaOptionsSchema, topicDefinitions } from '@siem/kafka';
-import { createKafkaService, run, stackPaths } from '@siem/local-stack';
+import { childEnv, createKafkaService, run, stackPaths } from '@siem/local-stack';
 import { writeBenchReport } from '@siem/observability';
 import { parseSyslogHeader } from '@siem/syslog';
 import rdkafka from 'node-rdkafka';
@@ -119,13 +119,6 @@ interface Contender {
   start(topic: string): Promise<Running>;
 }
 
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (!k.startsWith('SIEM_') || k.startsWith('SIEM_STACK_')) env[k] = v;
-  return { ...env, ...extra };
-}
-
 function watchOutput(child: ChildProcess): () => string {
   let out = '';
   const keep = (d: Buffer) => {
@@ -193,19 +186,48 @@ function gatewayContender(brokers: string, loadFile: string, profileDir: string 
       const output = watchOutput(child);
       await waitForOutput(child, output, '"msg":"producers connected"');
       await waitForPort(PORTS.syslog);
-      return {
-        pids: [child.pid!],
-        children: [child],
-        output,
-        drive: () => runLoggen(loggen, PORTS.syslog, loadFile, CONNECTIONS, PER_CONNECTION),
-        async stop() {
-          const code = await stopChild(child, 60_000);
-          if (code !== 0) log(`gateway exited ${code}: ${output().slice(-2000)}`);
-          rmSync(dataDir, { recursive: true, force: true });
-        },
-      };
+      return loggenDriven(child, output, loadFile, async () => {
+        const code = await stopChild(child, 60_000);
+        if (code !== 0) log(`gateway exited ${code}: ${output().slice(-2000)}`);
+        rmSync(dataDir, { recursive: true, force: true });
+      });
     },
   };
+}
+
+/** A started contender (one process) that loggen drives over TCP on the syslog port. */
+function loggenDriven(
+  child: ChildProcess,
+  output: () => string,
+  loadFile: string,
+  stop: () => Promise<void>,
+): Running {
+  return {
+    pids: [child.pid!],
+    children: [child],
+    output,
+    drive: () => runLoggen(loggen, PORTS.syslog, loadFile, CONNECTIONS, PER_CONNECTION),
+    stop,
+  };
+}
+
+/**
+ * A syslog daemon contender once started: listening on the syslog port, driven by loggen, stopped with
+ * its working folder removed.
+ */
+async function daemonRunning(
+  what: string,
+  child: ChildProcess,
+  dir: string,
+  loadFile: string,
+): Promise<Running> {
+  const output = watchOutput(child);
+  await waitForPort(PORTS.syslog);
+  if (child.exitCode !== null) throw new Error(`${what} exited: ${output()}`);
+  return loggenDriven(child, output, loadFile, async () => {
+    await stopChild(child);
+    rmSync(dir, { recursive: true, force: true });
+  });
 }
 
 function rsyslogContender(brokers: string, loadFile: string, settings: ProducerSettings): Contender {
@@ -250,19 +272,7 @@ input(type="imptcp" address="127.0.0.1" port="${PORTS.syslog}" ruleset="to_kafka
       const child = spawn('rsyslogd', ['-n', '-f', conf, '-i', join(dir, 'rsyslogd.pid')], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      const output = watchOutput(child);
-      await waitForPort(PORTS.syslog);
-      if (child.exitCode !== null) throw new Error(`rsyslogd exited: ${output()}`);
-      return {
-        pids: [child.pid!],
-        children: [child],
-        output,
-        drive: () => runLoggen(loggen, PORTS.syslog, loadFile, CONNECTIONS, PER_CONNECTION),
-        async stop() {
-          await stopChild(child);
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
+      return daemonRunning('rsyslogd', child, dir, loadFile);
     },
   };
 }
@@ -320,19 +330,7 @@ log { source(s_net); destination(d_kafka); flags(flow-control); };
         ],
         { env: sng.env, stdio: ['ignore', 'pipe', 'pipe'] },
       );
-      const output = watchOutput(child);
-      await waitForPort(PORTS.syslog);
-      if (child.exitCode !== null) throw new Error(`syslog-ng exited: ${output()}`);
-      return {
-        pids: [child.pid!],
-        children: [child],
-        output,
-        drive: () => runLoggen(loggen, PORTS.syslog, loadFile, CONNECTIONS, PER_CONNECTION),
-        async stop() {
-          await stopChild(child);
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
+      return daemonRunning('syslog-ng', child, dir, loadFile);
     },
   };
 }

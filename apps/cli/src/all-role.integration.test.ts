@@ -17,15 +17,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBuffer, resolveBufferDir } from '@siem/buffer';
 import { type NormalizedEvent, RawEventEncoder } from '@siem/core';
+import { logSummary, type RoleProcess, startRoleProcess, uniqueSuffix, waitUntil } from '@siem/local-stack';
 import { loadRootConfig } from '@siem/runtime';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  logSummary,
-  type RoleProcess,
-  startRole,
-  uniqueSuffix,
-  waitUntil,
-} from '../../normalizer/src/testing/role-process.js';
 
 const API_PORT = 28401;
 const SYSLOG_PORT = 28402;
@@ -158,7 +152,7 @@ describe('all role: syslog → buffer → normalizers → embedded TimescaleDB, 
     ).toBe('ok');
     await seeded.close();
 
-    proc = await startRole('all', env, 240_000);
+    proc = await startRoleProcess('all', env, { startTimeoutMs: 240_000 });
     const db = proc.logs('embedded TimescaleDB listening')[0];
     expect(String(db?.database)).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/);
 
@@ -283,7 +277,7 @@ describe('all role: syslog → buffer → normalizers → embedded TimescaleDB, 
     expect(exit, logSummary(proc.lines)).toEqual({ code: 0, signal: null });
 
     // the same data folder again: the rows are still there, and new ones join them
-    proc = await startRole('all', env, 240_000);
+    proc = await startRoleProcess('all', env, { startTimeoutMs: 240_000 });
     expect((await events({ q: marker, limit: '100' })).data.map((e) => e.eventId).sort()).toEqual(
       page.data.map((e) => e.eventId).sort(),
     );

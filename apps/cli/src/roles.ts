@@ -38,14 +38,7 @@ export async function startAll(config: RootConfig, logger: Logger, lifecycle: Li
   }
   const storage = await openStorage(config, url, logger, lifecycle);
   let buffer: EventBuffer | undefined;
-  const registry = createAdapterRegistry(
-    config,
-    () => {
-      if (buffer === undefined) throw new Error('buffer not open');
-      return buffer;
-    },
-    logger,
-  );
+  const registry = createAdapterRegistry(config, () => buffer, logger);
   const api = await serveApi(config, logger, lifecycle, {
     readiness: [
       { name: 'database', check: () => storage.writer.healthcheck() },

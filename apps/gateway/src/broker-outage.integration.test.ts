@@ -13,17 +13,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeRawEvent } from '@siem/core';
-import { createKafkaService, stackPaths } from '@siem/local-stack';
+import {
+  createKafkaService,
+  logSummary,
+  metricSum,
+  readTopic,
+  stackPaths,
+  waitForRecords,
+} from '@siem/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type GatewayProcess,
-  logSummary,
-  metricSum,
   OctetCountedLoad,
-  readTopic,
   startGatewayProcess,
   uniqueTopics,
-  waitForRecords,
 } from './testing/gateway-process.js';
 
 const KAFKA_PORT = 26200;

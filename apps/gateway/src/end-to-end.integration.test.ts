@@ -10,16 +10,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeRawEvent, type RawEvent } from '@siem/core';
-import { fetchLoggen, type Loggen, stackUrls } from '@siem/local-stack';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   deleteTopics,
-  type GatewayProcess,
+  fetchLoggen,
+  type Loggen,
   readTopic,
-  startGatewayProcess,
-  uniqueTopics,
+  stackUrls,
   waitForRecords,
-} from './testing/gateway-process.js';
+} from '@siem/local-stack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type GatewayProcess, startGatewayProcess, uniqueTopics } from './testing/gateway-process.js';
 
 const SYSLOG_PORT = 26101;
 const API_PORT = 26102;

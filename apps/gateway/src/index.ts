@@ -55,14 +55,7 @@ export async function startGateway(config: RootConfig, logger: Logger, lifecycle
 
   // The registry exists before the buffer opens so the control API lists adapters during a long replay;
   // adapters only start (and reach the intake) once the buffer is open.
-  const registry = createAdapterRegistry(
-    config,
-    () => {
-      if (buffer === undefined) throw new Error('buffer not open');
-      return buffer;
-    },
-    logger,
-  );
+  const registry = createAdapterRegistry(config, () => buffer, logger);
   const apiReady = serveApi(config, logger, lifecycle, {
     adapters: registry,
     plugins: intakeRoutes,

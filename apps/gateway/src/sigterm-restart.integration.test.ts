@@ -23,18 +23,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeRawEvent } from '@siem/core';
-import { stackUrls } from '@siem/local-stack';
+import { deleteTopics, logSummary, metricSum, readTopic, stackUrls, waitForRecords } from '@siem/local-stack';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  deleteTopics,
   type GatewayProcess,
-  logSummary,
-  metricSum,
   OctetCountedLoad,
-  readTopic,
   startGatewayProcess,
   uniqueTopics,
-  waitForRecords,
 } from './testing/gateway-process.js';
 
 const SYSLOG_PORT = 26301;

@@ -12,9 +12,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { stackUrls } from '@siem/local-stack';
-import { afterAll, describe, expect, it } from 'vitest';
-import { syslogRecords } from './testing/load.js';
 import {
   committedOffsets,
   countEvents,
@@ -26,10 +23,16 @@ import {
   produceRecords,
   type RoleProcess,
   scrapeMetrics,
-  startRole,
+  stackUrls,
+  startRoleProcess,
   uniqueSuffix,
+  waitForCommitted,
+  waitForEvents,
   waitUntil,
-} from './testing/role-process.js';
+} from '@siem/local-stack';
+import { afterAll, describe, expect, it } from 'vitest';
+import { syslogRecords } from './testing/load.js';
+import { normalizerEnv } from './testing/normalizer-env.js';
 
 const brokers = stackUrls.kafkaBrokers;
 const API_PORT = 28201;
@@ -59,24 +62,20 @@ describe('normalizer role: a consumer killed mid-batch and restarted', () => {
   it('loses nothing and stores nothing twice', async () => {
     db = await createScratchDatabase(stackUrls.postgres, 'siem_norm_kill');
     const env = {
-      SIEM_DATA_DIR: dataDir,
-      SIEM_KAFKA__BROKERS: brokers,
-      SIEM_KAFKA__TOPICS__RAW__NAME: topics.raw,
-      SIEM_KAFKA__TOPICS__RAW__PARTITIONS: String(PARTITIONS),
-      SIEM_KAFKA__TOPICS__DLQ__NAME: topics.dlq,
-      SIEM_KAFKA__TOPICS__DLQ__PARTITIONS: '1',
-      SIEM_KAFKA__TOPICS__NORMALIZED__NAME: topics.normalized,
-      SIEM_KAFKA__TOPICS__NORMALIZED__PARTITIONS: '1',
-      SIEM_NORMALIZER__GROUP_ID: group,
+      ...normalizerEnv({
+        dataDir,
+        brokers,
+        topics,
+        rawPartitions: PARTITIONS,
+        group,
+        databaseUrl: db.url,
+        apiPort: API_PORT,
+      }),
       SIEM_NORMALIZER__BATCH_MAX_RECORDS: String(BATCH),
       SIEM_STORAGE__WRITE__BATCH_ROWS: String(BATCH / 10),
-      SIEM_STORAGE__DATABASE_URL: db.url,
-      SIEM_STORAGE__POOL_SIZE: '2',
-      SIEM_STORAGE__TIERS__ENABLED: 'false',
-      SIEM_API__PORT: String(API_PORT),
     };
     // the first start creates the topics and the table; the records go in while it runs
-    proc = await startRole('normalizer', env);
+    proc = await startRoleProcess('normalizer', env);
     const produced = (async () => {
       for (let i = 0; i < TOTAL; i += 10_000)
         await produceRecords(brokers, topics.raw, syslogRecords(i, i + 10_000));
@@ -102,7 +101,7 @@ describe('normalizer role: a consumer killed mid-batch and restarted', () => {
         .map((c) => Math.max(0, c))
         .reduce((a, b) => a + b, 0);
       kills.push({ rows, committed });
-      proc = await startRole('normalizer', env);
+      proc = await startRoleProcess('normalizer', env);
       if (rows > committed) break; // stored but not committed: this restart must re-deliver them
       threshold = rows + BATCH;
     }
@@ -111,23 +110,12 @@ describe('normalizer role: a consumer killed mid-batch and restarted', () => {
     expect(last.rows).toBeLessThan(TOTAL);
 
     await produced;
-    const final = await waitUntil(
-      `${TOTAL} rows`,
-      async () => {
-        const n = await countEvents(db!.url, 'siem');
-        return n.rows >= TOTAL ? n : undefined;
-      },
-      300_000,
-      500,
-    );
+    const final = await waitForEvents(db!.url, 'siem', TOTAL, 300_000, 500);
     // nothing lost, nothing twice
     expect(final).toEqual({ rows: TOTAL, ids: TOTAL });
     const ends = await endOffsets(brokers, topics.raw);
     expect(ends.reduce((a, b) => a + b, 0)).toBe(TOTAL);
-    await waitUntil('offsets committed to the end of every partition', async () => {
-      const c = await committedOffsets(brokers, group, topics.raw, PARTITIONS);
-      return c.every((o, i) => o === ends[i]) ? c : undefined;
-    });
+    await waitForCommitted(brokers, group, topics.raw, ends);
     // the restarted member re-delivered rows the killed one had stored, and skipped them
     const metrics = await scrapeMetrics(API_PORT);
     const duplicates = metricSum(metrics, 'siem_storage_rows_duplicate_total');

@@ -9,12 +9,10 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createPostgresService, stackPaths, stackUrls } from '@siem/local-stack';
-import { afterAll, describe, expect, it } from 'vitest';
-import { syslogRecords } from './testing/load.js';
 import {
   committedOffsets,
   countEvents,
+  createPostgresService,
   deleteTopics,
   endOffsets,
   logSummary,
@@ -22,10 +20,17 @@ import {
   produceRecords,
   type RoleProcess,
   scrapeMetrics,
-  startRole,
+  stackPaths,
+  stackUrls,
+  startRoleProcess,
   uniqueSuffix,
+  waitForCommitted,
+  waitForEvents,
   waitUntil,
-} from './testing/role-process.js';
+} from '@siem/local-stack';
+import { afterAll, describe, expect, it } from 'vitest';
+import { syslogRecords } from './testing/load.js';
+import { normalizerEnv } from './testing/normalizer-env.js';
 
 const brokers = stackUrls.kafkaBrokers;
 const PG_PORT = 28100;
@@ -64,21 +69,18 @@ describe('normalizer role: the database down for 30 s under load', () => {
 
   it('pauses, resumes, and stores every record exactly once', async () => {
     await pgService.up();
-    proc = await startRole('normalizer', {
-      SIEM_DATA_DIR: dataDir,
-      SIEM_KAFKA__BROKERS: brokers,
-      SIEM_KAFKA__TOPICS__RAW__NAME: topics.raw,
-      SIEM_KAFKA__TOPICS__RAW__PARTITIONS: String(PARTITIONS),
-      SIEM_KAFKA__TOPICS__DLQ__NAME: topics.dlq,
-      SIEM_KAFKA__TOPICS__DLQ__PARTITIONS: '1',
-      SIEM_KAFKA__TOPICS__NORMALIZED__NAME: topics.normalized,
-      SIEM_KAFKA__TOPICS__NORMALIZED__PARTITIONS: '1',
-      SIEM_NORMALIZER__GROUP_ID: group,
-      SIEM_STORAGE__DATABASE_URL: url,
-      SIEM_STORAGE__POOL_SIZE: '2',
-      SIEM_STORAGE__TIERS__ENABLED: 'false',
-      SIEM_API__PORT: String(API_PORT),
-    });
+    proc = await startRoleProcess(
+      'normalizer',
+      normalizerEnv({
+        dataDir,
+        brokers,
+        topics,
+        rawPartitions: PARTITIONS,
+        group,
+        databaseUrl: url,
+        apiPort: API_PORT,
+      }),
+    );
 
     // steady load, from before the outage to after it
     const total = PER_TICK * LOAD_TICKS;
@@ -123,22 +125,11 @@ describe('normalizer role: the database down for 30 s under load', () => {
     await proc.waitForLog('sink available again: partitions resumed', 60_000);
     const resumedAfterMs = Date.now() - upAt;
     await load;
-    const final = await waitUntil(
-      `${total} rows`,
-      async () => {
-        const n = await countEvents(url, 'siem');
-        return n.rows >= total ? n : undefined;
-      },
-      240_000,
-      500,
-    );
+    const final = await waitForEvents(url, 'siem', total, 240_000, 500);
     expect(final).toEqual({ rows: total, ids: total });
     const ends = await endOffsets(brokers, topics.raw);
     expect(ends.reduce((a, b) => a + b, 0)).toBe(total);
-    await waitUntil('offsets committed to the end of every partition', async () => {
-      const c = await committedOffsets(brokers, group, topics.raw, PARTITIONS);
-      return c.every((o, i) => o === ends[i]) ? c : undefined;
-    });
+    await waitForCommitted(brokers, group, topics.raw, ends);
     const after = await scrapeMetrics(API_PORT);
     expect(metricSum(after, 'siem_kafka_consumer_paused_ratio')).toBe(0);
     expect(metricSum(after, 'siem_normalizer_dead_letters_total')).toBe(0);

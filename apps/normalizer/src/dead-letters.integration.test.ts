@@ -9,27 +9,28 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeRawEvent, RawEventEncoder } from '@siem/core';
-import { stackUrls } from '@siem/local-stack';
-import { afterAll, describe, expect, it } from 'vitest';
-import { syslogRecords } from './testing/load.js';
 import {
-  committedOffsets,
-  countEvents,
   createScratchDatabase,
   deleteTopics,
   endOffsets,
-  header,
   logSummary,
   metricSum,
   type OutRecord,
   produceRecords,
   type RoleProcess,
   readTopic,
+  recordHeader,
   scrapeMetrics,
-  startRole,
+  stackUrls,
+  startRoleProcess,
   uniqueSuffix,
+  waitForCommitted,
+  waitForEvents,
   waitUntil,
-} from './testing/role-process.js';
+} from '@siem/local-stack';
+import { afterAll, describe, expect, it } from 'vitest';
+import { syslogRecords } from './testing/load.js';
+import { normalizerEnv } from './testing/normalizer-env.js';
 
 const brokers = stackUrls.kafkaBrokers;
 const API_PORT = 28301;
@@ -144,22 +145,18 @@ describe('normalizer role: records that cannot become rows', () => {
 
   it('go to the DLQ with the reason and the original record; the partition keeps moving', async () => {
     db = await createScratchDatabase(stackUrls.postgres, 'siem_norm_dlq');
-    proc = await startRole('normalizer', {
-      SIEM_DATA_DIR: dataDir,
-      SIEM_KAFKA__BROKERS: brokers,
-      SIEM_KAFKA__TOPICS__RAW__NAME: topics.raw,
-      SIEM_KAFKA__TOPICS__RAW__PARTITIONS: '1',
-      SIEM_KAFKA__TOPICS__DLQ__NAME: topics.dlq,
-      SIEM_KAFKA__TOPICS__DLQ__PARTITIONS: '1',
-      SIEM_KAFKA__TOPICS__NORMALIZED__NAME: topics.normalized,
-      SIEM_KAFKA__TOPICS__NORMALIZED__PARTITIONS: '1',
-      SIEM_NORMALIZER__GROUP_ID: group,
+    proc = await startRoleProcess('normalizer', {
+      ...normalizerEnv({
+        dataDir,
+        brokers,
+        topics,
+        rawPartitions: 1,
+        group,
+        databaseUrl: db.url,
+        apiPort: API_PORT,
+      }),
       // small batches: the refused records fall into several batches, with valid ones around them
       SIEM_NORMALIZER__BATCH_MAX_RECORDS: '50',
-      SIEM_STORAGE__DATABASE_URL: db.url,
-      SIEM_STORAGE__POOL_SIZE: '2',
-      SIEM_STORAGE__TIERS__ENABLED: 'false',
-      SIEM_API__PORT: String(API_PORT),
     });
 
     // one partition: bad records interleaved with valid ones, then valid ones after the last bad one
@@ -179,10 +176,7 @@ describe('normalizer role: records that cannot become rows', () => {
     );
 
     // every valid record stored, once
-    const stored = await waitUntil('the valid records stored', async () => {
-      const n = await countEvents(db!.url, 'siem');
-      return n.rows >= valid.length ? n : undefined;
-    });
+    const stored = await waitForEvents(db!.url, 'siem', valid.length);
     expect(stored).toEqual({ rows: valid.length, ids: valid.length });
 
     // the DLQ holds exactly the refused records, byte for byte, each with its own reason and error
@@ -196,23 +190,20 @@ describe('normalizer role: records that cannot become rows', () => {
       expect(found, b.what).toHaveLength(1);
       const m = found[0]!;
       expect(String(m.key), b.what).toBe(b.key);
-      expect(header(m, 'siem-dlq-reason'), b.what).toBe(b.reason);
-      expect(header(m, 'siem-dlq-error'), b.what).toMatch(b.error);
-      expect(header(m, 'siem-dlq-source-topic'), b.what).toBe(topics.raw);
-      expect(header(m, 'siem-dlq-original-size'), b.what).toBe(String(b.value.length));
-      expect(header(m, 'siem-dlq-truncated'), b.what).toBe('false');
+      expect(recordHeader(m, 'siem-dlq-reason'), b.what).toBe(b.reason);
+      expect(recordHeader(m, 'siem-dlq-error'), b.what).toMatch(b.error);
+      expect(recordHeader(m, 'siem-dlq-source-topic'), b.what).toBe(topics.raw);
+      expect(recordHeader(m, 'siem-dlq-original-size'), b.what).toBe(String(b.value.length));
+      expect(recordHeader(m, 'siem-dlq-truncated'), b.what).toBe('false');
     }
     // a dead-lettered record that was a raw event still decodes as the same event
-    const win = letters.find((m) => header(m, 'siem-dlq-error')?.includes('Windows'));
+    const win = letters.find((m) => recordHeader(m, 'siem-dlq-error')?.includes('Windows'));
     expect(decodeRawEvent(win!.value!).sourceType).toBe('windows');
 
     // the group's offset reaches the end of the partition: nothing is left behind the refused records
     const [end] = await endOffsets(brokers, topics.raw);
     expect(end).toBe(sequence.length);
-    await waitUntil('offsets committed to the end of the partition', async () => {
-      const [c] = await committedOffsets(brokers, group, topics.raw, 1);
-      return c === end ? c : undefined;
-    });
+    await waitForCommitted(brokers, group, topics.raw, [end]);
 
     // counted by reason
     const metrics = await scrapeMetrics(API_PORT);

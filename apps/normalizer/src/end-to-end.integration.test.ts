@@ -12,15 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeRawEvent, RawEventEncoder, type SourceType, type SyslogHeader } from '@siem/core';
 import { KafkaProducerPool } from '@siem/kafka';
-import { stackUrls } from '@siem/local-stack';
-import { normalizeAll } from '@siem/normalize';
-import { createLogger } from '@siem/observability';
-import { loadRootConfig } from '@siem/runtime';
-import { afterAll, describe, expect, it } from 'vitest';
-import { syslogRecords } from './testing/load.js';
 import {
-  committedOffsets,
-  countEvents,
   createScratchDatabase,
   deleteTopics,
   endOffsets,
@@ -29,11 +21,20 @@ import {
   produceRecords,
   type RoleProcess,
   readTopic,
-  startRole,
+  stackUrls,
+  startRoleProcess,
   uniqueSuffix,
+  waitForCommitted,
+  waitForEvents,
   waitUntil,
   withDb,
-} from './testing/role-process.js';
+} from '@siem/local-stack';
+import { normalizeAll } from '@siem/normalize';
+import { createLogger } from '@siem/observability';
+import { loadRootConfig } from '@siem/runtime';
+import { afterAll, describe, expect, it } from 'vitest';
+import { syslogRecords } from './testing/load.js';
+import { normalizerEnv } from './testing/normalizer-env.js';
 import { type Row, rowOf, storedRows } from './testing/rows.js';
 
 const brokers = stackUrls.kafkaBrokers;
@@ -273,22 +274,17 @@ describe('normalizer role: siem.raw → normalizers → TimescaleDB', () => {
   });
 
   it('stores the right rows for syslog, Windows, CloudTrail (a Records batch), Azure and GCP records', async () => {
-    proc = await startRole('normalizer', {
-      SIEM_DATA_DIR: dataDir,
-      SIEM_KAFKA__BROKERS: brokers,
-      SIEM_KAFKA__TOPICS__RAW__NAME: topics.raw,
-      SIEM_KAFKA__TOPICS__RAW__PARTITIONS: '3',
-      SIEM_KAFKA__TOPICS__DLQ__NAME: topics.dlq,
-      SIEM_KAFKA__TOPICS__DLQ__PARTITIONS: '1',
-      SIEM_KAFKA__TOPICS__NORMALIZED__NAME: topics.normalized,
-      SIEM_KAFKA__TOPICS__NORMALIZED__PARTITIONS: '1',
-      SIEM_NORMALIZER__GROUP_ID: `norm-e2e-${id}`,
-      SIEM_STORAGE__DATABASE_URL: stackUrls.timescale,
+    proc = await startRoleProcess('normalizer', {
+      ...normalizerEnv({
+        dataDir,
+        brokers,
+        topics,
+        rawPartitions: 3,
+        group: `norm-e2e-${id}`,
+        databaseUrl: stackUrls.timescale,
+        apiPort: 28010,
+      }),
       SIEM_STORAGE__SCHEMA: schema,
-      SIEM_STORAGE__POOL_SIZE: '2',
-      // the shared engine serves everyone one query at a time: no tier job from this test
-      SIEM_STORAGE__TIERS__ENABLED: 'false',
-      SIEM_API__PORT: '28010',
     });
     // the role creates the topics it uses (kafka.create_topics)
     expect((await listTopics(brokers, `norm-e2e.`)).filter((t) => t.endsWith(id)).sort()).toEqual(
@@ -320,15 +316,7 @@ describe('normalizer role: siem.raw → normalizers → TimescaleDB', () => {
     expect(sent.length).toBeGreaterThanOrEqual(40);
     expect(expected.size).toBeGreaterThan(sent.length); // batches give several rows
 
-    await waitUntil(
-      `${expected.size} rows in ${schema}.events`,
-      async () => {
-        const n = await countEvents(stackUrls.timescale, schema);
-        return n.rows >= expected.size ? n : undefined;
-      },
-      120_000,
-      500,
-    );
+    await waitForEvents(stackUrls.timescale, schema, expected.size, 120_000, 500);
     const stored = await withDb(stackUrls.timescale, (c) => storedRows(c, schema));
     expect(stored.size).toBe(expected.size);
 
@@ -377,10 +365,7 @@ describe('normalizer role: siem.raw → normalizers → TimescaleDB', () => {
     // nothing dead-lettered, every offset committed
     expect((await endOffsets(brokers, topics.dlq)).reduce((a, b) => a + b, 0)).toBe(0);
     const ends = await endOffsets(brokers, topics.raw);
-    await waitUntil('offsets committed up to the end of each partition', async () => {
-      const committed = await committedOffsets(brokers, `norm-e2e-${id}`, topics.raw, ends.length);
-      return committed.every((c, i) => c === ends[i] || (ends[i] === 0 && c < 0)) ? committed : undefined;
-    });
+    await waitForCommitted(brokers, `norm-e2e-${id}`, topics.raw, ends);
 
     const exit = await proc.stop('SIGTERM');
     expect(exit, logSummary(proc.lines)).toEqual({ code: 0, signal: null });
@@ -402,26 +387,23 @@ describe('normalizer role: siem.raw → normalizers → TimescaleDB', () => {
     const routed = ['alert', 'critical', 'error'];
     let routing: RoleProcess | null = null;
     try {
-      routing = await startRole('normalizer', {
-        SIEM_DATA_DIR: dataDir,
-        SIEM_KAFKA__BROKERS: brokers,
-        SIEM_KAFKA__TOPICS__RAW__NAME: t.raw,
-        SIEM_KAFKA__TOPICS__RAW__PARTITIONS: '2',
-        SIEM_KAFKA__TOPICS__DLQ__NAME: t.dlq,
-        SIEM_KAFKA__TOPICS__DLQ__PARTITIONS: '1',
-        SIEM_KAFKA__TOPICS__NORMALIZED__NAME: t.normalized,
-        SIEM_KAFKA__TOPICS__NORMALIZED__PARTITIONS: '2',
+      routing = await startRoleProcess('normalizer', {
+        ...normalizerEnv({
+          dataDir,
+          brokers,
+          topics: t,
+          rawPartitions: 2,
+          normalizedPartitions: 2,
+          group: `norm-route-${rid}`,
+          databaseUrl: db.url,
+          apiPort: 28011,
+        }),
         SIEM_KAFKA__TOPICS__SEVERITY_PREFIX: t.prefix,
         SIEM_KAFKA__TOPICS__SEVERITY_PARTITIONS: '1',
-        SIEM_NORMALIZER__GROUP_ID: `norm-route-${rid}`,
         SIEM_NORMALIZER__PUBLISH_NORMALIZED: 'true',
         SIEM_NORMALIZER__ROUTE_SEVERITIES: routed.join(','),
         // small batches: many of them, two in flight at a time
         SIEM_NORMALIZER__BATCH_MAX_RECORDS: '100',
-        SIEM_STORAGE__DATABASE_URL: db.url,
-        SIEM_STORAGE__POOL_SIZE: '2',
-        SIEM_STORAGE__TIERS__ENABLED: 'false',
-        SIEM_API__PORT: '28011',
       });
       // the corpus, then 3000 sshd lines from 16 hosts
       const sent = [...corpus(), ...syslogRecords(0, 3_000)];
@@ -431,10 +413,7 @@ describe('normalizer role: siem.raw → normalizers → TimescaleDB', () => {
         t.raw,
         sent.map((s) => ({ key: s.key, value: s.value })),
       );
-      await waitUntil('every row stored', async () => {
-        const n = await countEvents(db.url, 'siem');
-        return n.rows >= rows.length ? n : undefined;
-      });
+      await waitForEvents(db.url, 'siem', rows.length);
       const published = await waitUntil('every row on the normalized topic', async () => {
         const m = await readTopic(brokers, t.normalized);
         return m.length >= rows.length ? m : undefined;

@@ -1,9 +1,12 @@
+export { type DebianPackages, fetchDebianPackages } from './debian-packages.js';
 export {
   createKafkaService,
   fetchKafkaJars,
   type KafkaInstanceOptions,
   kafkaJarsDir,
   kafkaService,
+  type ProducerPerformanceRun,
+  producerPerformanceArgs,
 } from './kafka.js';
 export { fetchLoggen, type Loggen } from './loggen.js';
 export * from './paths.js';
@@ -11,5 +14,6 @@ export { createPostgresService, type PostgresInstanceOptions, postgresService } 
 export { pidAlive, run, runOrThrow, stopPid, waitFor } from './proc.js';
 export type { ServiceStatus, StackService } from './service.js';
 export * from './stack.js';
+export * from './testing/index.js';
 export { createTimescaleService, type TimescaleInstanceOptions, timescaleService } from './timescale.js';
 export { fetchHelm, HELM_VERSION, helmBinary } from './tools.js';

@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { probeBrokers } from '@siem/kafka';
+import { detachedService } from './detached-service.js';
 import { KAFKA_VERSION, stackPaths, stackPorts } from './paths.js';
-import { pidAlive, readPid, removeIfExists, runOrThrow, stopPid, waitFor } from './proc.js';
-import type { ServiceStatus, StackService } from './service.js';
+import { runOrThrow } from './proc.js';
+import type { StackService } from './service.js';
 
 const jarsHome = join(stackPaths.cacheDir, `kafka-${KAFKA_VERSION}`);
 export const kafkaJarsDir = join(jarsHome, 'libs');
@@ -40,6 +40,48 @@ export async function fetchKafkaJars(): Promise<boolean> {
   );
   writeFileSync(jarsComplete, `${new Date().toISOString()}\n`);
   return true;
+}
+
+/** A run of Kafka's ProducerPerformance (kafka-producer-perf-test). */
+export interface ProducerPerformanceRun {
+  brokers: string;
+  topic: string;
+  records: number;
+  /** The records: the lines of a file, or random ones of a size. */
+  payload: { file: string } | { recordSize: number };
+  lingerMs: number;
+  batchBytes: number;
+}
+
+/**
+ * The `java` arguments of Kafka's ProducerPerformance with the producer the benchmarks compare the
+ * gateway's against: acks=all, idempotent, zstd, the given linger.ms and batch.size.
+ */
+export function producerPerformanceArgs(r: ProducerPerformanceRun): string[] {
+  return [
+    '-Xmx512m',
+    '-cp',
+    `${kafkaJarsDir}/*`,
+    'org.apache.kafka.tools.ProducerPerformance',
+    '--topic',
+    r.topic,
+    '--num-records',
+    String(r.records),
+    ...('file' in r.payload
+      ? ['--payload-file', r.payload.file]
+      : ['--record-size', String(r.payload.recordSize)]),
+    '--throughput',
+    '-1',
+    '--producer-props',
+    `bootstrap.servers=${r.brokers}`,
+    'acks=all',
+    'enable.idempotence=true',
+    'compression.type=zstd',
+    `linger.ms=${r.lingerMs}`,
+    `batch.size=${r.batchBytes}`,
+    'max.request.size=4194304',
+    'buffer.memory=268435456',
+  ];
 }
 
 export interface KafkaInstanceOptions {
@@ -104,11 +146,6 @@ function writeConfig(home: string, dataDir: string, kafka: number, kafkaControll
   return file;
 }
 
-function tail(file: string, lines = 30): string {
-  if (!existsSync(file)) return '';
-  return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
-}
-
 /**
  * A single-node KRaft broker. The stack's own instance is `kafkaService`; tests that stop and start a
  * broker on purpose make an instance of their own with other ports, so they never disturb the others.
@@ -119,26 +156,14 @@ export function createKafkaService(options: KafkaInstanceOptions): StackService 
   const pidFile = join(home, 'kafka.pid');
   const outFile = join(home, 'kafka.out');
   const brokers = `127.0.0.1:${options.port}`;
-  return {
+  return detachedService({
     name: options.name,
     address: brokers,
-
-    async status(): Promise<ServiceStatus> {
-      const pid = readPid(pidFile);
-      const running = pid !== null && pidAlive(pid);
-      const answers = await probeBrokers(brokers, 2_000);
-      return { running: running || answers, answers, pid: running ? pid : null };
-    },
-
-    async up(): Promise<boolean> {
-      const pid = readPid(pidFile);
-      if (await probeBrokers(brokers, 3_000)) return false; // ours, or another broker already on this port
-      if (pid !== null && pidAlive(pid)) {
-        // Ours and alive but silent: busy (the broker may be serving a long request from another test
-        // run) or still starting. Wait for it; never restart a service other runs may be using.
-        await waitFor(options.name, () => probeBrokers(brokers, 2_000), 120_000, 1_000);
-        return false;
-      }
+    what: 'the broker',
+    pidFile,
+    outFile,
+    answers: (timeoutMs) => probeBrokers(brokers, timeoutMs),
+    async prepare() {
       await fetchKafkaJars();
       mkdirSync(dataDir, { recursive: true });
       const config = writeConfig(home, dataDir, options.port, options.controllerPort);
@@ -149,50 +174,21 @@ export function createKafkaService(options: KafkaInstanceOptions): StackService 
           java(home, ['kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', config]),
         );
       }
-      const out = openSync(outFile, 'a');
-      const child = spawn(
-        'java',
-        [
+      return {
+        command: 'java',
+        args: [
           '-Xms256m',
           '-Xmx768m',
           '-XX:+UseG1GC',
           '-XX:MaxGCPauseMillis=20',
           ...java(home, ['kafka.Kafka', config]),
         ],
-        { detached: true, stdio: ['ignore', out, out] },
-      );
-      closeSync(out);
-      child.unref();
-      writeFileSync(pidFile, `${child.pid}\n`);
-      try {
-        await waitFor(
-          'kafka',
-          async () => {
-            if (!pidAlive(child.pid!))
-              throw new Error(`the broker exited; its log ends with:\n${tail(outFile)}`);
-            return probeBrokers(brokers, 2_000);
-          },
-          120_000,
-          500,
-        );
-      } catch (err) {
-        await stopPid(child.pid!, 5_000);
-        throw err;
-      }
-      return true;
+      };
     },
-
-    async down(): Promise<boolean> {
-      const pid = readPid(pidFile);
-      if (pid === null || !pidAlive(pid)) {
-        removeIfExists(pidFile);
-        return false;
-      }
-      await stopPid(pid, 60_000);
-      removeIfExists(pidFile);
-      return true;
-    },
-  };
+    startTimeoutMs: 120_000,
+    startPollMs: 500,
+    stopGraceMs: 60_000,
+  });
 }
 
 export const kafkaService = createKafkaService({

@@ -1,12 +1,10 @@
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nodeArgsFor } from '@siem/core';
 import { timescaleServerModule } from '@siem/storage';
 import pg from 'pg';
+import { detachedService } from './detached-service.js';
 import { stackPaths, stackPorts } from './paths.js';
-import { pidAlive, readPid, removeIfExists, stopPid, waitFor } from './proc.js';
-import type { ServiceStatus, StackService } from './service.js';
+import type { StackService } from './service.js';
 
 export interface TimescaleInstanceOptions {
   name: string;
@@ -32,72 +30,24 @@ async function answers(url: string): Promise<boolean> {
  */
 export function createTimescaleService(options: TimescaleInstanceOptions): StackService {
   const home = join(stackPaths.stackDir, options.name);
-  const pidFile = join(home, 'server.pid');
-  const logFile = join(home, 'server.log');
   const url = `postgres://postgres@127.0.0.1:${options.port}/postgres`;
-  return {
+  return detachedService({
     name: options.name,
     address: `127.0.0.1:${options.port} (${url})`,
-
-    async status(): Promise<ServiceStatus> {
-      const pid = readPid(pidFile);
-      const alive = pid !== null && pidAlive(pid);
-      const ok = await answers(url);
-      return { running: alive || ok, answers: ok, pid: alive ? pid : null };
+    what: 'the server',
+    pidFile: join(home, 'server.pid'),
+    outFile: join(home, 'server.log'),
+    answers: () => answers(url),
+    async prepare() {
+      return {
+        command: process.execPath,
+        args: [...nodeArgsFor(timescaleServerModule), join(home, 'data'), '127.0.0.1', String(options.port)],
+      };
     },
-
-    async up(): Promise<boolean> {
-      const pid = readPid(pidFile);
-      if (await answers(url)) return false; // ours, or another engine already on this port
-      if (pid !== null && pidAlive(pid)) {
-        // Ours and alive but silent: busy (the engine may be serving a long request from another test
-        // run) or still starting. Wait for it; never restart a service other runs may be using.
-        await waitFor(options.name, () => answers(url), 120_000, 1_000);
-        return false;
-      }
-      mkdirSync(home, { recursive: true });
-      const out = openSync(logFile, 'a');
-      const child = spawn(
-        process.execPath,
-        [...nodeArgsFor(timescaleServerModule), join(home, 'data'), '127.0.0.1', String(options.port)],
-        { detached: true, stdio: ['ignore', out, out] },
-      );
-      closeSync(out);
-      child.unref();
-      writeFileSync(pidFile, `${child.pid}\n`);
-      try {
-        await waitFor(
-          'timescaledb',
-          async () => {
-            if (!pidAlive(child.pid!)) {
-              const log = existsSync(logFile)
-                ? readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n')
-                : '';
-              throw new Error(`the server exited; its log ends with:\n${log}`);
-            }
-            return answers(url);
-          },
-          90_000,
-          300,
-        );
-      } catch (err) {
-        await stopPid(child.pid!, 5_000);
-        throw err;
-      }
-      return true;
-    },
-
-    async down(): Promise<boolean> {
-      const pid = readPid(pidFile);
-      if (pid === null || !pidAlive(pid)) {
-        removeIfExists(pidFile);
-        return false;
-      }
-      await stopPid(pid, 30_000);
-      removeIfExists(pidFile);
-      return true;
-    },
-  };
+    startTimeoutMs: 90_000,
+    startPollMs: 300,
+    stopGraceMs: 30_000,
+  });
 }
 
 export const timescaleService = createTimescaleService({ name: 'timescaledb', port: stackPorts.timescale });

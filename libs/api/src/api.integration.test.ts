@@ -25,6 +25,7 @@ import {
   type Answer,
   apiOptions,
   call,
+  expectedBuckets,
   TailClient,
   type TestKey,
   testKey,
@@ -386,26 +387,6 @@ describe('histogram', () => {
     await pool.query('update siem.rollup_state set refreshed_to = $1', [new Date(to)]);
   }
 
-  function expectedBuckets(
-    from: number,
-    to: number,
-    interval: number,
-    predicate: (e: NormalizedEvent) => boolean,
-  ) {
-    const counts = new Map<number, number>();
-    for (const e of ROWS) {
-      const t = Date.parse(e.time);
-      if (t < from || t >= to || !predicate(e)) continue;
-      const b = Math.floor(t / interval) * interval;
-      counts.set(b, (counts.get(b) ?? 0) + 1);
-    }
-    const out: Array<{ time: string; count: number }> = [];
-    for (let b = Math.floor(from / interval) * interval; b < to; b += interval) {
-      out.push({ time: new Date(b).toISOString(), count: counts.get(b) ?? 0 });
-    }
-    return out;
-  }
-
   type Hist = { sources: string[]; buckets: Array<{ time: string; count: number }>; total: number };
   const from = T0 + 2 * HOUR + 17 * 60_000; // ragged on purpose
   const to = T0 + 4 * DAY + 5 * HOUR + 3 * 60_000;
@@ -416,7 +397,7 @@ describe('histogram', () => {
       token: K.reader.token,
     });
     expect(r.body.sources).toEqual(['raw']);
-    expect(r.body.buckets).toEqual(expectedBuckets(from, to, DAY, () => true));
+    expect(r.body.buckets).toEqual(expectedBuckets(ROWS, from, to, DAY, () => true));
   });
 
   it('counts whole days and hours from the rollups and the ragged ends raw, with the same result', async () => {
@@ -430,21 +411,23 @@ describe('histogram', () => {
     );
     expect(daily.body.sources.sort()).toEqual(['daily', 'hourly', 'raw']);
     expect(daily.body.buckets).toEqual(
-      expectedBuckets(from, to, DAY, (e) => e.tenantId === 'acme' && e.severity <= 4),
+      expectedBuckets(ROWS, from, to, DAY, (e) => e.tenantId === 'acme' && e.severity <= 4),
     );
 
     const hourly = await call<Hist>(base, `/api/v1/events/histogram?${range}&interval=6h&host=web-1`, {
       token: K.reader.token,
     });
     expect(hourly.body.sources.sort()).toEqual(['hourly', 'raw']);
-    expect(hourly.body.buckets).toEqual(expectedBuckets(from, to, 6 * HOUR, (e) => e.hostName === 'web-1'));
+    expect(hourly.body.buckets).toEqual(
+      expectedBuckets(ROWS, from, to, 6 * HOUR, (e) => e.hostName === 'web-1'),
+    );
 
     // a filter the rollups do not carry: raw only, same answer
     const users = await call<Hist>(base, `/api/v1/events/histogram?${range}&interval=1d&user=bob`, {
       token: K.reader.token,
     });
     expect(users.body.sources).toEqual(['raw']);
-    expect(users.body.buckets).toEqual(expectedBuckets(from, to, DAY, (e) => e.userName === 'bob'));
+    expect(users.body.buckets).toEqual(expectedBuckets(ROWS, from, to, DAY, (e) => e.userName === 'bob'));
   });
 
   it('counts raw past the last rollup refresh', async () => {
@@ -453,7 +436,7 @@ describe('histogram', () => {
       token: K.reader.token,
     });
     expect(r.body.sources.sort()).toEqual(['hourly', 'raw']);
-    expect(r.body.buckets).toEqual(expectedBuckets(from, to, HOUR, () => true));
+    expect(r.body.buckets).toEqual(expectedBuckets(ROWS, from, to, HOUR, () => true));
   });
 
   it('refuses too many buckets', async () => {

@@ -5,7 +5,7 @@ import { silentLogger } from '@siem/observability';
 import { createEventWriter, createPool, type EventWriter, migrate, type Pool } from '@siem/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiServer, createApiServer } from './server.js';
-import { type Answer, apiOptions, call, event, testKey } from './testing/helpers.js';
+import { type Answer, apiOptions, call, event, expectedBuckets, testKey } from './testing/helpers.js';
 
 /*
  * The same routes on the TimescaleDB engine (the stack's PGlite build): a hypertable and continuous
@@ -61,27 +61,6 @@ afterAll(async () => {
 
 type Hist = { sources: string[]; buckets: Array<{ time: string; count: number }> };
 
-function expectedBuckets(
-  from: number,
-  to: number,
-  interval: number,
-  predicate: (e: NormalizedEvent) => boolean,
-) {
-  const counts = new Map<number, number>();
-  for (const e of ROWS) {
-    const t = Date.parse(e.time);
-    if (t >= from && t < to && predicate(e)) {
-      const b = Math.floor(t / interval) * interval;
-      counts.set(b, (counts.get(b) ?? 0) + 1);
-    }
-  }
-  const out: Array<{ time: string; count: number }> = [];
-  for (let b = Math.floor(from / interval) * interval; b < to; b += interval) {
-    out.push({ time: new Date(b).toISOString(), count: counts.get(b) ?? 0 });
-  }
-  return out;
-}
-
 describe('on the TimescaleDB engine', () => {
   it('pages newest first with the filters, without gaps or repeats', async () => {
     const expected = ROWS.filter((e) => e.tenantId === 'acme' && e.severity <= 3)
@@ -114,12 +93,14 @@ describe('on the TimescaleDB engine', () => {
       });
       expect(daily.status, JSON.stringify(daily.body)).toBe(200);
       expect(daily.body.sources.sort()).toEqual(['daily', 'hourly', 'raw']);
-      expect(daily.body.buckets).toEqual(expectedBuckets(from, to, DAY, (e) => e.hostName === 'web-1'));
+      expect(daily.body.buckets).toEqual(expectedBuckets(ROWS, from, to, DAY, (e) => e.hostName === 'web-1'));
       const raw = await call<Hist>(base, `/api/v1/events/histogram?${range}&interval=3h&user=bob`, {
         token: reader.token,
       });
       expect(raw.body.sources).toEqual(['raw']);
-      expect(raw.body.buckets).toEqual(expectedBuckets(from, to, 3 * HOUR, (e) => e.userName === 'bob'));
+      expect(raw.body.buckets).toEqual(
+        expectedBuckets(ROWS, from, to, 3 * HOUR, (e) => e.userName === 'bob'),
+      );
     };
     await check(); // real-time aggregates: nothing materialized yet
     await pool.query(`call refresh_continuous_aggregate('${SCHEMA}.events_hourly', null, null)`);

@@ -10,11 +10,11 @@ import {
   hashApiKey,
 } from '@siem/api';
 import { checkAgainst } from '@siem/config';
+import { MemoryIntake, testContext } from '@siem/local-stack';
 import { normalizeAll } from '@siem/normalize';
 import { silentLogger } from '@siem/observability';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CloudHttpIntake, type CloudHttpSource } from './intake.js';
-import { MemoryIntake, testContext } from './test-support/memory-intake.js';
 
 /*
  * cloud_http on a real API server over HTTP on 127.0.0.1 (no external service): the batches of the

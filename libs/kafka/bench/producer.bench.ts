@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateOrThrow } from '@siem/config';
 import { type BufferRecord, RawEventEncoder } from '@siem/core';
-import { createKafkaService, kafkaJarsDir, stackPaths } from '@siem/local-stack';
+import { createKafkaService, producerPerformanceArgs, stackPaths } from '@siem/local-stack';
 import { silentLogger, writeBenchReport } from '@siem/observability';
 import { parseSyslogHeader } from '@siem/syslog';
 import rdkafka from 'node-rdkafka';
@@ -212,28 +212,14 @@ async function runJava(
   v: Variant,
 ): Promise<Measured & { peakRssMiB: number }> {
   const topic = await freshTopic(brokers);
-  const args = [
-    '-Xmx512m',
-    '-cp',
-    `${kafkaJarsDir}/*`,
-    'org.apache.kafka.tools.ProducerPerformance',
-    '--topic',
+  const args = producerPerformanceArgs({
+    brokers,
     topic,
-    '--num-records',
-    String(RECORDS),
-    ...(payloadFile === null ? ['--record-size', String(recordSize)] : ['--payload-file', payloadFile]),
-    '--throughput',
-    '-1',
-    '--producer-props',
-    `bootstrap.servers=${brokers}`,
-    'acks=all',
-    'enable.idempotence=true',
-    'compression.type=zstd',
-    `linger.ms=${v.lingerMs}`,
-    `batch.size=${v.batchBytes}`,
-    'max.request.size=4194304',
-    'buffer.memory=268435456',
-  ];
+    records: RECORDS,
+    payload: payloadFile === null ? { recordSize } : { file: payloadFile },
+    lingerMs: v.lingerMs,
+    batchBytes: v.batchBytes,
+  });
   const cpu0 = cpuSeconds().children;
   let hwm = 0;
   const out = await new Promise<string>((resolve, reject) => {

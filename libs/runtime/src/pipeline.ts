@@ -51,16 +51,22 @@ export async function openBuffer(
  * The role registers `registry.stopAll()` on its lifecycle AFTER the buffer and the pump, so that at
  * shutdown the adapters stop accepting before the buffer drains and closes.
  * Each adapter offers what it receives to the intake (the buffer) that `intake()` returns when the
- * adapter starts — the registry can exist, and the control API list it, before the buffer is open.
+ * adapter starts — the registry can exist, and the control API list it, before the buffer is open (an
+ * adapter created before then fails: the buffer is not open).
  */
 export function createAdapterRegistry(
   config: RootConfig,
-  intake: () => Intake,
+  intake: () => Intake | undefined,
   logger: Logger,
 ): AdapterRegistry {
+  const openIntake = (): Intake => {
+    const i = intake();
+    if (i === undefined) throw new Error('buffer not open');
+    return i;
+  };
   const registry = new AdapterRegistry(
     (_name, options) => ({
-      intake: intake(),
+      intake: openIntake(),
       tenant: typeof options.tenant === 'string' ? options.tenant : config.tenant,
       keyBy: config.kafka.producer.key_by,
       logger,

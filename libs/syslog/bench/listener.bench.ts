@@ -5,31 +5,15 @@
  * run against the limit of the setup: loggen into a plain TCP server that reads and discards bytes.
  * Run: npm run bench -- syslog/listener
  */
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import type { BufferRecord, Intake, OfferResult } from '@siem/core';
-import { fetchLoggen, type Loggen } from '@siem/local-stack';
+import { CountingIntake, fetchLoggen, type Loggen, run } from '@siem/local-stack';
 import { silentLogger, writeBenchReport } from '@siem/observability';
 import { syslogTcpAdapter } from '../src/adapters.js';
 
 const SECONDS = Number(process.env.SIEM_BENCH_SECONDS ?? 8);
 const SIZE = 256;
 
-class NullIntake implements Intake {
-  events = 0;
-  batches = 0;
-  readonly rejectReason = 'none';
-  offer(records: BufferRecord[]): OfferResult {
-    this.events += records.length;
-    this.batches++;
-    return 'ok';
-  }
-  onResume(): () => void {
-    return () => undefined;
-  }
-}
-
-function runLoggen(loggen: Loggen, port: number, extra: string[]): Promise<string> {
+async function runLoggen(loggen: Loggen, port: number, extra: string[]): Promise<string> {
   const args = [
     '--inet',
     '--stream',
@@ -45,20 +29,10 @@ function runLoggen(loggen: Loggen, port: number, extra: string[]): Promise<strin
     '127.0.0.1',
     String(port),
   ];
-  return new Promise((resolve, reject) => {
-    const child = spawn(loggen.bin, args, { env: loggen.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`loggen exited ${code}: ${out}`)),
-    );
-  });
+  const r = await run(loggen.bin, args, { env: loggen.env });
+  const out = `${r.stdout}${r.stderr}`;
+  if (r.code !== 0) throw new Error(`loggen exited ${r.code}: ${out}`);
+  return out;
 }
 
 /** loggen's own count of messages sent (its summary line). */
@@ -109,7 +83,7 @@ for (const [framing, extra] of [
   ['LF (RFC 3164 lines)', []],
   ['octet counting (RFC 5424, -P)', ['--syslog-proto']],
 ] as const) {
-  const intake = new NullIntake();
+  const intake = new CountingIntake();
   const source = syslogTcpAdapter.create(
     'bench',
     { host: '127.0.0.1', port: 0 },

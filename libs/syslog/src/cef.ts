@@ -1,3 +1,5 @@
+import { splitPipeHeader } from './pipe-header.js';
+
 /**
  * ArcSight Common Event Format inside a syslog MSG:
  *
@@ -173,21 +175,8 @@ export function parseCef(message: string): CefRecord | null {
   if (start < 0) return null;
   // Split the header on unescaped pipes: version, vendor, product, device version, id, name, severity.
   const fields: string[] = [];
-  let fieldStart = start + 4;
-  let i = fieldStart;
+  const fieldStart = splitPipeHeader(message, start + 4, 7, fields);
   const n = message.length;
-  while (i < n && fields.length < 7) {
-    const c = message.charCodeAt(i);
-    if (c === BACKSLASH) {
-      i += 2;
-      continue;
-    }
-    if (c === PIPE) {
-      fields.push(message.slice(fieldStart, i));
-      fieldStart = i + 1;
-    }
-    i++;
-  }
   let extFrom: number;
   if (fields.length === 7) {
     extFrom = fieldStart;

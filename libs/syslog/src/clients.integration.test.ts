@@ -1,8 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
+import { MemoryIntake, testContext } from '@siem/local-stack';
 import { afterEach, describe, expect, it } from 'vitest';
 import { syslogTcpAdapter, syslogUdpAdapter } from './adapters.js';
-import { MemoryIntake, testContext } from './test-support/memory-intake.js';
 
 /** Real clients: util-linux `logger` over UDP and TCP (LF and octet-counting framing). */
 const run = promisify(execFile);

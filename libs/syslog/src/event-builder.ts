@@ -14,10 +14,6 @@ export interface EventBuilderOptions {
   rateLimit: SourceRateLimiter | null;
 }
 
-const TRUNCATED: readonly RawEventMark[] = ['truncated'];
-const PARSE_ERROR: readonly RawEventMark[] = ['parse_error'];
-const INVALID_UTF8: readonly RawEventMark[] = ['invalid_utf8'];
-
 /** `end` moved back so that a cut there never splits a UTF-8 character (the bytes are kept as sent). */
 export function utf8Boundary(buf: Buffer, end: number): number {
   // find the lead byte of the last character (at most 3 continuation bytes before it)
@@ -30,6 +26,83 @@ export function utf8Boundary(buf: Buffer, end: number): number {
 }
 
 /**
+ * What is kept of a frame: at most `maxBytes`, and a frame that is already cut (`originalSize` is
+ * larger) never ends inside a UTF-8 character. The event is truncated when `originalSize` or the frame
+ * is over the limit.
+ */
+export function keptPayload(frame: Buffer, originalSize: number, maxBytes: number): Buffer {
+  if (frame.length > maxBytes) return frame.subarray(0, utf8Boundary(frame, maxBytes));
+  if (originalSize > frame.length && frame.length > 3) {
+    return frame.subarray(0, utf8Boundary(frame, frame.length));
+  }
+  return frame;
+}
+
+const TRUNCATED: readonly RawEventMark[] = ['truncated'];
+const PARSE_ERROR: readonly RawEventMark[] = ['parse_error'];
+const INVALID_UTF8: readonly RawEventMark[] = ['invalid_utf8'];
+
+/** The marks of a raw event, in their fixed order (a shared array for the usual single mark). */
+function rawEventMarks(
+  truncated: boolean,
+  invalidUtf8: boolean,
+  parseError: boolean,
+): readonly RawEventMark[] | null {
+  if (!truncated && !invalidUtf8 && !parseError) return null;
+  if (truncated && !invalidUtf8 && !parseError) return TRUNCATED;
+  if (!truncated && !invalidUtf8) return PARSE_ERROR;
+  if (!truncated && !parseError) return INVALID_UTF8;
+  const all: RawEventMark[] = [];
+  if (truncated) all.push('truncated');
+  if (invalidUtf8) all.push('invalid_utf8');
+  if (parseError) all.push('parse_error');
+  return all;
+}
+
+/** What a listener's log lines say about a truncated event and one that did not parse. */
+export interface MarkMessages {
+  truncated: string;
+  parseError: string;
+}
+
+/**
+ * The marks of a listener's events, counted as every listener counts them: each mark in the metrics
+ * (parse errors by reason), truncations and parse errors also in the log (rate-limited, per reason).
+ */
+export class EventMarks {
+  readonly #metrics: ListenerMetrics;
+  readonly #log: RateLimitedLog;
+  readonly #messages: MarkMessages;
+
+  constructor(metrics: ListenerMetrics, log: RateLimitedLog, messages: MarkMessages) {
+    this.#metrics = metrics;
+    this.#log = log;
+    this.#messages = messages;
+  }
+
+  /** Counts the marks of one event and returns them for its raw event (null: none). */
+  of(
+    peer: string,
+    originalSize: number,
+    truncated: boolean,
+    invalidUtf8: boolean,
+    parseError: string | null,
+  ): readonly RawEventMark[] | null {
+    const m = this.#metrics;
+    if (truncated) {
+      m.truncatedEvent();
+      this.#log.info('truncated', { peer, originalSize }, this.#messages.truncated);
+    }
+    if (invalidUtf8) m.invalidUtf8Event();
+    if (parseError !== null) {
+      m.parseError(parseError);
+      this.#log.info(`parse_error:${parseError}`, { peer, reason: parseError }, this.#messages.parseError);
+    }
+    return rawEventMarks(truncated, invalidUtf8, parseError !== null);
+  }
+}
+
+/**
  * Turns frames into buffer records: size limit, rate limit, header parse, marks, raw-event encoding,
  * Kafka key. Shared by the UDP, TCP and TLS listeners; everything it does not pass on is counted.
  */
@@ -38,11 +111,16 @@ export class EventBuilder {
   readonly #metrics: ListenerMetrics;
   readonly #log: RateLimitedLog;
   readonly #parse: ParseOptions;
+  readonly #marks: EventMarks;
 
   constructor(options: EventBuilderOptions, metrics: ListenerMetrics, log: RateLimitedLog) {
     this.#o = options;
     this.#metrics = metrics;
     this.#log = log;
+    this.#marks = new EventMarks(metrics, log, {
+      truncated: 'syslog message over max_message_bytes: truncated',
+      parseError: 'syslog header not parsed: kept whole with a parse-error mark',
+    });
     this.#parse = {
       receivedAtMs: 0,
       defaultTimezone: options.defaultTimezone,
@@ -76,47 +154,12 @@ export class EventBuilder {
       this.#log.warn('rate_limited', { peer }, 'syslog source over its rate limit: events discarded');
       return;
     }
-    let payload = frame;
-    let truncated = originalSize > frame.length;
-    if (payload.length > this.#o.maxMessageBytes) {
-      payload = payload.subarray(0, utf8Boundary(payload, this.#o.maxMessageBytes));
-      truncated = true;
-    } else if (truncated && payload.length > 3) {
-      payload = payload.subarray(0, utf8Boundary(payload, payload.length));
-    }
+    const payload = keptPayload(frame, originalSize, this.#o.maxMessageBytes);
+    const truncated = originalSize > frame.length || frame.length > this.#o.maxMessageBytes;
     this.#parse.receivedAtMs = receivedAtMs;
     const { header, parseError } = parseSyslogHeader(payload, this.#parse);
     const invalidUtf8 = !isAscii(payload) && !isUtf8(payload);
-    let marks: readonly RawEventMark[] | null = null;
-    if (truncated || invalidUtf8 || parseError !== null) {
-      if (truncated) m.truncatedEvent();
-      if (invalidUtf8) m.invalidUtf8Event();
-      if (parseError !== null) m.parseError(parseError);
-      if (truncated && !invalidUtf8 && parseError === null) marks = TRUNCATED;
-      else if (!truncated && !invalidUtf8) marks = PARSE_ERROR;
-      else if (!truncated && parseError === null) marks = INVALID_UTF8;
-      else {
-        const all: RawEventMark[] = [];
-        if (truncated) all.push('truncated');
-        if (invalidUtf8) all.push('invalid_utf8');
-        if (parseError !== null) all.push('parse_error');
-        marks = all;
-      }
-      if (truncated) {
-        this.#log.info(
-          'truncated',
-          { peer, originalSize },
-          'syslog message over max_message_bytes: truncated',
-        );
-      }
-      if (parseError !== null) {
-        this.#log.info(
-          `parse_error:${parseError}`,
-          { peer, reason: parseError },
-          'syslog header not parsed: kept whole with a parse-error mark',
-        );
-      }
-    }
+    const marks = this.#marks.of(peer, originalSize, truncated, invalidUtf8, parseError);
     const value = encoder.encode({
       receivedAtMs,
       sourceType: 'syslog',

@@ -1,3 +1,5 @@
+import { splitPipeHeader } from './pipe-header.js';
+
 /**
  * IBM QRadar Log Event Extended Format inside a syslog MSG:
  *
@@ -23,7 +25,6 @@ export interface LeefRecord {
 }
 
 const BACKSLASH = 0x5c;
-const PIPE = 0x7c;
 const SPACE = 0x20;
 
 function unescapeHeader(s: string): string {
@@ -159,21 +160,8 @@ export function parseLeef(message: string): LeefRecord | null {
   const start = findLeef(message);
   if (start < 0) return null;
   const fields: string[] = [];
-  let fieldStart = start + 5;
-  let i = fieldStart;
+  const fieldStart = splitPipeHeader(message, start + 5, 6, fields);
   const n = message.length;
-  while (i < n && fields.length < 6) {
-    const c = message.charCodeAt(i);
-    if (c === BACKSLASH) {
-      i += 2;
-      continue;
-    }
-    if (c === PIPE) {
-      fields.push(message.slice(fieldStart, i));
-      fieldStart = i + 1;
-    }
-    i++;
-  }
   if (fields.length < 5) return null;
   const version = fields[0]!.trim();
   let attrFrom: number;

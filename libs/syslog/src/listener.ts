@@ -12,13 +12,13 @@ import {
 } from '@siem/core';
 import { type Logger, RateLimitedLog } from '@siem/observability';
 import { EventBuilder } from './event-builder.js';
-import { ListenerMetrics } from './metrics.js';
+import type { ListenerMetrics } from './metrics.js';
 import type { SyslogRateLimitOptions } from './options.js';
 import type { SyslogFormat } from './parser.js';
 import { SourceRateLimiter } from './rate-limit.js';
 import { zoneClock } from './timezone.js';
 
-/** The options every listener has (a subset of each listener's schema). */
+/** The options every syslog listener has (a subset of each listener's schema). */
 export interface CommonListenerOptions {
   host: string;
   port: number;
@@ -47,51 +47,41 @@ export function listenUrl(scheme: string, host: string, port: number): string {
 }
 
 /**
- * What the three listeners share: state, status, metrics, the event builder, and offering batches to
- * the intake. A rejected batch is counted here, record by record, under the intake's reason.
+ * What every listener shares — the reference implementation the syslog listeners and the Windows events
+ * listener build on: state, status, metrics, logging, and offering batches to the intake. A rejected
+ * batch is counted here, record by record, under the intake's reason.
  */
-export abstract class SyslogListener implements Source {
+export abstract class Listener<M extends ListenerMetrics = ListenerMetrics> implements Source {
   readonly name: string;
   readonly type: string;
   protected state: ComponentState = 'stopped';
   protected listening: string | null = null;
   protected lastError: string | undefined;
-  protected readonly metrics: ListenerMetrics;
+  protected readonly metrics: M;
   protected readonly log: RateLimitedLog;
   protected readonly logger: LoggerLike;
   protected readonly intake: Intake;
-  protected readonly builder: EventBuilder;
   protected readonly tenant: string;
+  /** Names the listener in log messages ('syslog', 'Windows'). */
+  protected readonly label: string;
 
-  constructor(name: string, type: string, options: CommonListenerOptions, context: SourceContext) {
+  constructor(
+    name: string,
+    type: string,
+    label: string,
+    tenant: string | undefined,
+    context: SourceContext,
+    metrics: M,
+  ) {
     this.name = name;
     this.type = type;
-    zoneClock(options.default_timezone); // an unknown zone fails here, not on the first event
+    this.label = label;
     this.logger = context.logger.child({ adapter: name, type });
     // RateLimitedLog only calls warn/error/info(fields, message), which LoggerLike has
     this.log = new RateLimitedLog(this.logger as unknown as Logger);
     this.intake = context.intake;
-    this.tenant = options.tenant ?? context.tenant;
-    this.metrics = new ListenerMetrics(name);
-    const rl = options.rate_limit;
-    this.builder = new EventBuilder(
-      {
-        maxMessageBytes: options.max_message_bytes,
-        defaultTimezone: options.default_timezone,
-        format: options.format,
-        keyBy: context.keyBy,
-        tenant: this.tenant,
-        rateLimit: rl.enabled
-          ? new SourceRateLimiter({
-              eventsPerSecond: rl.events_per_second,
-              burst: rl.burst,
-              maxSources: rl.max_sources,
-            })
-          : null,
-      },
-      this.metrics,
-      this.log,
-    );
+    this.tenant = tenant ?? context.tenant;
+    this.metrics = metrics;
   }
 
   abstract start(): Promise<void>;
@@ -128,7 +118,7 @@ export abstract class SyslogListener implements Source {
             cause: err,
           });
     this.lastError = e.message;
-    this.logger.error({ err: e }, 'syslog listener failed to start');
+    this.logger.error({ err: e }, `${this.label} listener failed to start`);
     return e;
   }
 
@@ -154,9 +144,39 @@ export abstract class SyslogListener implements Source {
       this.log.warn(
         `rejected:${reason}`,
         { reason, events: records.length },
-        'buffer rejected syslog events: discarded',
+        `buffer rejected ${this.label} events: discarded`,
       );
     }
     return r;
   }
+}
+
+/** The syslog listeners' event builder: size and rate limits, header parse, marks, encoding. */
+export function syslogEventBuilder(
+  options: CommonListenerOptions,
+  context: SourceContext,
+  tenant: string,
+  metrics: ListenerMetrics,
+  log: RateLimitedLog,
+): EventBuilder {
+  zoneClock(options.default_timezone); // an unknown zone fails here, not on the first event
+  const rl = options.rate_limit;
+  return new EventBuilder(
+    {
+      maxMessageBytes: options.max_message_bytes,
+      defaultTimezone: options.default_timezone,
+      format: options.format,
+      keyBy: context.keyBy,
+      tenant,
+      rateLimit: rl.enabled
+        ? new SourceRateLimiter({
+            eventsPerSecond: rl.events_per_second,
+            burst: rl.burst,
+            maxSources: rl.max_sources,
+          })
+        : null,
+    },
+    metrics,
+    log,
+  );
 }

@@ -1,7 +1,51 @@
-import { Host, Port, Section, type Static, Type } from '@siem/config';
+import { Host, Port, Section, type Static, type TObject, Type } from '@siem/config';
 
-const Ms = (description: string, dflt: number, maximum = 24 * 3600 * 1000) =>
+/** A duration option in milliseconds (at most a day unless `maximum` says otherwise). */
+export const msOption = (description: string, dflt: number, maximum = 24 * 3600 * 1000) =>
   Type.Integer({ minimum: 0, maximum, default: dflt, description });
+
+/** SO_REUSEPORT: every listener has it. */
+export const reusePortOption = Type.Boolean({
+  default: false,
+  description: 'SO_REUSEPORT, so several processes share the port (needs Node.js 22.12 or later).',
+});
+
+/** How a stream listener (syslog TCP/TLS, Windows events) treats its connections. */
+export const connectionOptions = {
+  max_connections: Type.Integer({
+    minimum: 1,
+    maximum: 1_000_000,
+    default: 10_000,
+    description: 'Connections beyond this are refused (counted).',
+  }),
+  idle_timeout_ms: msOption('A connection silent this long is closed (counted); 0 = never.', 600_000),
+  keepalive: Type.Boolean({ default: true, description: 'TCP keepalive on accepted connections.' }),
+  keepalive_initial_delay_ms: msOption('Idle time before the first keepalive probe.', 60_000),
+};
+
+/** The server side of TLS on a stream listener: certificate files, client certificates, version, reload. */
+export const tlsServerOptions = {
+  cert_file: Type.Optional(Type.String({ description: 'Server certificate chain (PEM).' })),
+  key_file: Type.Optional(Type.String({ description: 'Server private key (PEM).' })),
+  ca_file: Type.Optional(
+    Type.String({ description: 'CA bundle (PEM) that client certificates must chain to (mTLS).' }),
+  ),
+  client_auth: Type.Union([Type.Literal('none'), Type.Literal('optional'), Type.Literal('required')], {
+    default: 'none',
+    description:
+      'Client certificates: none; optional (verified when presented); required (mTLS). The client ' +
+      'identity (subject CN, SANs, fingerprint) is attached to every event of the connection.',
+  }),
+  min_version: Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], {
+    default: 'TLSv1.2',
+    description: 'Lowest TLS version accepted.',
+  }),
+  reload_check_interval_ms: msOption(
+    'How often the certificate files are re-read to catch a change the file watch missed; 0 = never.',
+    10_000,
+    3_600_000,
+  ),
+};
 
 const rateLimit = Section(
   {
@@ -48,24 +92,13 @@ const listenerCommon = (port: number, enabled: boolean) => ({
     description: 'Header format: auto detects RFC 5424 (`<PRI>1 `) and reads anything else as RFC 3164.',
   }),
   tenant: Type.Optional(Type.String({ minLength: 1, description: 'Tenant for events of this listener.' })),
-  reuse_port: Type.Boolean({
-    default: false,
-    description: 'SO_REUSEPORT, so several processes share the port (needs Node.js 22.12 or later).',
-  }),
+  reuse_port: reusePortOption,
   rate_limit: rateLimit,
 });
 
 /** Options of the stream listeners (TCP, TLS). */
 const streamCommon = {
-  max_connections: Type.Integer({
-    minimum: 1,
-    maximum: 1_000_000,
-    default: 10_000,
-    description: 'Connections beyond this are refused (counted).',
-  }),
-  idle_timeout_ms: Ms('A connection silent this long is closed (counted); 0 = never.', 600_000),
-  keepalive: Type.Boolean({ default: true, description: 'TCP keepalive on accepted connections.' }),
-  keepalive_initial_delay_ms: Ms('Idle time before the first keepalive probe.', 60_000),
+  ...connectionOptions,
   max_frame_bytes: Type.Integer({
     minimum: 480,
     maximum: 256 * 1024 * 1024,
@@ -90,7 +123,7 @@ export const syslogUdpOptionsSchema = Section(
       description:
         'Socket receive buffer (SO_RCVBUF; the kernel caps it at net.core.rmem_max); 0 = OS default.',
     }),
-    kernel_stats_interval_ms: Ms(
+    kernel_stats_interval_ms: msOption(
       'How often kernel drops are read from /proc/net/udp and udp6; 0 = never.',
       5_000,
       3_600_000,
@@ -108,26 +141,7 @@ export const syslogTlsOptionsSchema = Section(
   {
     ...listenerCommon(6514, false),
     ...streamCommon,
-    cert_file: Type.Optional(Type.String({ description: 'Server certificate chain (PEM).' })),
-    key_file: Type.Optional(Type.String({ description: 'Server private key (PEM).' })),
-    ca_file: Type.Optional(
-      Type.String({ description: 'CA bundle (PEM) that client certificates must chain to (mTLS).' }),
-    ),
-    client_auth: Type.Union([Type.Literal('none'), Type.Literal('optional'), Type.Literal('required')], {
-      default: 'none',
-      description:
-        'Client certificates: none; optional (verified when presented); required (mTLS). The client ' +
-        'identity (subject CN, SANs, fingerprint) is attached to every event of the connection.',
-    }),
-    min_version: Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], {
-      default: 'TLSv1.2',
-      description: 'Lowest TLS version accepted.',
-    }),
-    reload_check_interval_ms: Ms(
-      'How often the certificate files are re-read to catch a change the file watch missed; 0 = never.',
-      10_000,
-      3_600_000,
-    ),
+    ...tlsServerOptions,
   },
   { description: 'Syslog over TLS (RFC 5425).' },
 );
@@ -136,3 +150,6 @@ export type SyslogUdpOptions = Static<typeof syslogUdpOptionsSchema>;
 export type SyslogTcpOptions = Static<typeof syslogTcpOptionsSchema>;
 export type SyslogTlsOptions = Static<typeof syslogTlsOptionsSchema>;
 export type SyslogRateLimitOptions = Static<typeof rateLimit>;
+
+export type ConnectionOptions = Static<TObject<typeof connectionOptions>>;
+export type TlsServerOptions = Static<TObject<typeof tlsServerOptions>>;

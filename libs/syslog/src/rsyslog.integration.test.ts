@@ -3,10 +3,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { until } from '@siem/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceSamples } from './device-corpus.js';
 import { type ParsedSyslog, parseSyslog } from './parser.js';
-import { until } from './test-support/memory-intake.js';
 
 /**
  * Differential test against real rsyslog (Debian's rsyslogd): the same corpus goes to our parser and

@@ -1,8 +1,8 @@
 import { connect, type Socket } from 'node:net';
+import { MemoryIntake, testContext, until } from '@siem/local-stack';
 import { afterEach, describe, expect, it } from 'vitest';
 import { syslogTcpAdapter, syslogTlsAdapter } from './adapters.js';
 import type { SyslogStreamSource } from './stream.js';
-import { MemoryIntake, testContext, until } from './test-support/memory-intake.js';
 
 const started: SyslogStreamSource[] = [];
 const clients: Socket[] = [];

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import {
   mkdirSync,
   mkdtempSync,
@@ -11,11 +10,17 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
+import {
+  MemoryIntake,
+  makeTestPki,
+  opensslClient,
+  type TestPki,
+  testContext,
+  until,
+} from '@siem/local-stack';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { syslogTlsAdapter } from './adapters.js';
 import type { SyslogStreamSource } from './stream.js';
-import { makeTestPki, type TestPki } from './test-support/certs.js';
-import { MemoryIntake, testContext, until } from './test-support/memory-intake.js';
 
 /**
  * TLS (RFC 5425) with real clients: `openssl s_client` for TLS and mTLS, and Node's TLS client for a
@@ -45,34 +50,8 @@ async function listener(intake: MemoryIntake, options: Record<string, unknown>) 
 }
 
 /** Sends lines through `openssl s_client`; resolves with its exit code and stderr. */
-function sClient(
-  port: number,
-  lines: string[],
-  extra: string[] = [],
-): Promise<{ code: number; stderr: string }> {
-  const child = spawn(
-    'openssl',
-    [
-      's_client',
-      '-connect',
-      `127.0.0.1:${port}`,
-      '-CAfile',
-      pki.ca.cert,
-      '-verify_return_error',
-      '-quiet',
-      '-no_ign_eof',
-      ...extra,
-    ],
-    { stdio: ['pipe', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  child.stdin!.on('error', () => undefined);
-  child.stdin!.end(lines.map((l) => `${l}\n`).join(''));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code: code ?? -1, stderr })));
-}
+const sClient = (port: number, lines: string[], extra: string[] = []) =>
+  opensslClient(port, pki.ca.cert, lines.map((l) => `${l}\n`).join(''), extra);
 
 describe('syslog TLS listener with openssl s_client', () => {
   it('receives over TLS 1.2+ without client certificates', async () => {

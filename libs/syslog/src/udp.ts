@@ -1,7 +1,9 @@
 import { createSocket, type RemoteInfo, type Socket, type SocketOptions } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { type BufferRecord, RawEventEncoder, type SourceContext } from '@siem/core';
-import { listenUrl, normalizePeer, SyslogListener } from './listener.js';
+import type { EventBuilder } from './event-builder.js';
+import { Listener, listenUrl, normalizePeer, syslogEventBuilder } from './listener.js';
+import { SyslogListenerMetrics } from './metrics.js';
 import type { SyslogUdpOptions } from './options.js';
 import { findOwnUdpInode, readUdpSocketStats } from './udp-kernel-stats.js';
 
@@ -16,8 +18,9 @@ const MAX_ENCODERS = 10_000;
  * are counted as discarded; when it asks to pause, the events were taken and reading goes on. Kernel
  * drops (receive buffer full) are read from /proc/net/udp{,6} and counted beside our own numbers.
  */
-export class SyslogUdpSource extends SyslogListener {
+export class SyslogUdpSource extends Listener<SyslogListenerMetrics> {
   readonly #o: SyslogUdpOptions;
+  readonly #builder: EventBuilder;
   #socket: Socket | null = null;
   #pending: BufferRecord[] = [];
   #flushScheduled = false;
@@ -27,8 +30,9 @@ export class SyslogUdpSource extends SyslogListener {
   #lastDrops = 0;
 
   constructor(name: string, options: SyslogUdpOptions, context: SourceContext) {
-    super(name, 'syslog_udp', options, context);
+    super(name, 'syslog_udp', 'syslog', options.tenant, context, new SyslogListenerMetrics(name));
     this.#o = options;
+    this.#builder = syslogEventBuilder(options, context, this.tenant, this.metrics, this.log);
   }
 
   async start(): Promise<void> {
@@ -125,7 +129,7 @@ export class SyslogUdpSource extends SyslogListener {
     }
     const frame = end === msg.length ? msg : msg.subarray(0, end);
     const peer = normalizePeer(rinfo.address);
-    this.builder.add(
+    this.#builder.add(
       this.#pending,
       this.#encoderFor(peer, rinfo.port),
       peer,

@@ -8,31 +8,16 @@
  * server that only discards bytes (NDJSON), or only decodes frames, inflates and ACKs (Lumberjack).
  * Run: npm run bench -- windows-intake
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import type { BufferRecord, Intake, OfferResult } from '@siem/core';
+import { CountingIntake, run } from '@siem/local-stack';
 import { silentLogger, writeBenchReport } from '@siem/observability';
 import { windowsEventsAdapter } from '../src/adapter.js';
 import { ackFrame, LumberjackDecoder } from '../src/lumberjack.js';
 
 const SECONDS = Number(process.env.SIEM_BENCH_SECONDS ?? 8);
 const WINDOW = 2048;
-
-class NullIntake implements Intake {
-  events = 0;
-  batches = 0;
-  readonly rejectReason = 'none';
-  offer(records: BufferRecord[]): OfferResult {
-    this.events += records.length;
-    this.batches++;
-    return 'ok';
-  }
-  onResume(): () => void {
-    return () => undefined;
-  }
-}
 
 const sample = (file: string) =>
   JSON.parse(
@@ -102,35 +87,22 @@ socket.once('connect', () => {
 });
 `;
 
-function runSender(
+async function runSender(
   mode: 'ndjson' | 'lumberjack',
   port: number,
   eventsFile: string,
 ): Promise<Record<string, number>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', SENDER], {
-      env: {
-        ...process.env,
-        MODE: mode,
-        PORT: String(port),
-        SECONDS: String(SECONDS),
-        EVENTS_FILE: eventsFile,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`sender exited ${code}: ${out}`));
-      resolve(JSON.parse(out.trim().split('\n').pop()!) as Record<string, number>);
-    });
+  const r = await run(process.execPath, ['--input-type=module', '-e', SENDER], {
+    env: {
+      ...process.env,
+      MODE: mode,
+      PORT: String(port),
+      SECONDS: String(SECONDS),
+      EVENTS_FILE: eventsFile,
+    },
   });
+  if (r.code !== 0) throw new Error(`sender exited ${r.code}: ${r.stdout}${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
 }
 
 async function listen(server: Server): Promise<number> {
@@ -152,6 +124,33 @@ async function measure(
   const wall = (performance.now() - t0 - 200) / 1000;
   const c = process.cpuUsage(c0);
   return { wall, cpu: (c.user + c.system) / 1e6, n: events(), sender };
+}
+
+/** The windows_events listener, offering to an intake that only counts, fed by the sender. */
+async function measureListener(mode: 'ndjson' | 'lumberjack', file: string) {
+  const intake = new CountingIntake();
+  const source = windowsEventsAdapter.create(
+    'bench',
+    { host: '127.0.0.1', port: 0 },
+    { intake, tenant: 'bench', keyBy: 'host', logger: silentLogger },
+  );
+  await source.start();
+  const port = Number(source.status().listen!.split(':').pop());
+  const m = await measure(
+    () => runSender(mode, port, file),
+    () => intake.events,
+  );
+  const counters = source.status().counters;
+  await source.stop();
+  process.stderr.write(`${mode}: ${intake.events} events\n`);
+  return {
+    events_per_s: round(m.n / m.wall),
+    events_per_cpu_s: round(m.n / m.cpu),
+    mib_per_s: round((counters.received_bytes ?? 0) / m.wall / 2 ** 20, 1),
+    listener_cpu_percent: round((m.cpu / m.wall) * 100),
+    events_per_batch: round(intake.events / Math.max(1, intake.batches)),
+    counters,
+  };
 }
 
 const dir = tmpdir();
@@ -190,31 +189,13 @@ const rows = [];
   });
 }
 {
-  const intake = new NullIntake();
-  const source = windowsEventsAdapter.create(
-    'bench',
-    { host: '127.0.0.1', port: 0 },
-    { intake, tenant: 'bench', keyBy: 'host', logger: silentLogger },
-  );
-  await source.start();
-  const port = Number(source.status().listen!.split(':').pop());
-  const m = await measure(
-    () => runSender('ndjson', port, ndjsonFile),
-    () => intake.events,
-  );
-  const counters = source.status().counters;
-  await source.stop();
+  const { counters, ...row } = await measureListener('ndjson', ndjsonFile);
   rows.push({
     case: 'windows_events ← NDJSON over TCP (JSON check + raw event + offer)',
     protocol: 'ndjson',
-    events_per_s: round(m.n / m.wall),
-    events_per_cpu_s: round(m.n / m.cpu),
-    mib_per_s: round((counters.received_bytes ?? 0) / m.wall / 2 ** 20, 1),
-    listener_cpu_percent: round((m.cpu / m.wall) * 100),
-    events_per_batch: round(intake.events / Math.max(1, intake.batches)),
+    ...row,
     parse_errors: counters.parse_errors ?? 0,
   });
-  process.stderr.write(`ndjson: ${intake.events} events\n`);
 }
 
 // Lumberjack v2, compressed windows: the limit (decode + inflate + ACK only), then the listener
@@ -258,31 +239,13 @@ const rows = [];
   });
 }
 {
-  const intake = new NullIntake();
-  const source = windowsEventsAdapter.create(
-    'bench',
-    { host: '127.0.0.1', port: 0 },
-    { intake, tenant: 'bench', keyBy: 'host', logger: silentLogger },
-  );
-  await source.start();
-  const port = Number(source.status().listen!.split(':').pop());
-  const m = await measure(
-    () => runSender('lumberjack', port, ljFile),
-    () => intake.events,
-  );
-  const counters = source.status().counters;
-  await source.stop();
+  const { counters, ...row } = await measureListener('lumberjack', ljFile);
   rows.push({
     case: 'windows_events ← Lumberjack v2 compressed (inflate + JSON check + raw event + offer + ACK)',
     protocol: 'lumberjack (compressed, 2048/window)',
-    events_per_s: round(m.n / m.wall),
-    events_per_cpu_s: round(m.n / m.cpu),
-    mib_per_s: round((counters.received_bytes ?? 0) / m.wall / 2 ** 20, 1),
-    listener_cpu_percent: round((m.cpu / m.wall) * 100),
-    events_per_batch: round(intake.events / Math.max(1, intake.batches)),
+    ...row,
     acks: counters.lumberjack_acks ?? 0,
   });
-  process.stderr.write(`lumberjack: ${intake.events} events\n`);
 }
 rmSync(ndjsonFile, { force: true });
 rmSync(ljFile, { force: true });

@@ -1,7 +1,7 @@
 import { isAscii, isUtf8 } from 'node:buffer';
-import type { BufferRecord, RawEventEncoder, RawEventMark } from '@siem/core';
+import type { BufferRecord, RawEventEncoder } from '@siem/core';
 import type { RateLimitedLog } from '@siem/observability';
-import { utf8Boundary } from '@siem/syslog';
+import { EventMarks, keptPayload } from '@siem/syslog';
 import type { WindowsMetrics } from './metrics.js';
 
 /** Why an event is marked parse_error (bounded: a metric label). */
@@ -65,11 +65,16 @@ export class WindowsEventBuilder {
   readonly #o: WindowsEventBuilderOptions;
   readonly #metrics: WindowsMetrics;
   readonly #log: RateLimitedLog;
+  readonly #marks: EventMarks;
 
   constructor(options: WindowsEventBuilderOptions, metrics: WindowsMetrics, log: RateLimitedLog) {
     this.#o = options;
     this.#metrics = metrics;
     this.#log = log;
+    this.#marks = new EventMarks(metrics, log, {
+      truncated: 'Windows event over max_message_bytes: truncated',
+      parseError: 'Windows event is not a JSON object: kept whole with a parse-error mark',
+    });
   }
 
   /**
@@ -91,14 +96,8 @@ export class WindowsEventBuilder {
       this.#log.info('empty', { peer }, 'empty Windows event line discarded');
       return;
     }
-    let payload = frame;
-    let truncated = originalSize > frame.length;
-    if (payload.length > this.#o.maxMessageBytes) {
-      payload = payload.subarray(0, utf8Boundary(payload, this.#o.maxMessageBytes));
-      truncated = true;
-    } else if (truncated && payload.length > 3) {
-      payload = payload.subarray(0, utf8Boundary(payload, payload.length));
-    }
+    const payload = keptPayload(frame, originalSize, this.#o.maxMessageBytes);
+    const truncated = originalSize > frame.length || frame.length > this.#o.maxMessageBytes;
     const invalidUtf8 = !isAscii(payload) && !isUtf8(payload);
     let parseError: WindowsParseErrorReason | null = null;
     let doc: unknown = null;
@@ -112,32 +111,7 @@ export class WindowsEventBuilder {
         parseError = 'invalid_json';
       }
     }
-    let marks: RawEventMark[] | null = null;
-    if (truncated || invalidUtf8 || parseError !== null) {
-      marks = [];
-      if (truncated) {
-        marks.push('truncated');
-        m.truncatedEvent();
-        this.#log.info(
-          'truncated',
-          { peer, originalSize },
-          'Windows event over max_message_bytes: truncated',
-        );
-      }
-      if (invalidUtf8) {
-        marks.push('invalid_utf8');
-        m.invalidUtf8Event();
-      }
-      if (parseError !== null) {
-        marks.push('parse_error');
-        m.parseError(parseError);
-        this.#log.info(
-          `parse_error:${parseError}`,
-          { peer, reason: parseError },
-          'Windows event is not a JSON object: kept whole with a parse-error mark',
-        );
-      }
-    }
+    const marks = this.#marks.of(peer, originalSize, truncated, invalidUtf8, parseError);
     const value = encoder.encode({
       receivedAtMs,
       sourceType: 'windows',

@@ -1,7 +1,5 @@
 import { Host, Port, Section, type Static, Type } from '@siem/config';
-
-const Ms = (description: string, dflt: number, maximum = 24 * 3600 * 1000) =>
-  Type.Integer({ minimum: 0, maximum, default: dflt, description });
+import { connectionOptions, msOption, reusePortOption, tlsServerOptions } from '@siem/syslog';
 
 const lumberjack = Section(
   {
@@ -21,7 +19,7 @@ const lumberjack = Section(
         'A compressed frame that inflates to more than this closes the connection (counted): the bound on ' +
         'memory per connection against decompression bombs.',
     }),
-    keepalive_ack_interval_ms: Ms(
+    keepalive_ack_interval_ms: msOption(
       'While the buffer holds the ACKs back (pause), an ACK of sequence 0 is sent this often so the shipper ' +
         'does not time out and resend (what Logstash does); 0 = never.',
       5_000,
@@ -37,26 +35,7 @@ const tls = Section(
       default: false,
       description: 'Serve TLS only on this port (NXLog om_ssl, Fluent Bit tls on, Winlogbeat ssl).',
     }),
-    cert_file: Type.Optional(Type.String({ description: 'Server certificate chain (PEM).' })),
-    key_file: Type.Optional(Type.String({ description: 'Server private key (PEM).' })),
-    ca_file: Type.Optional(
-      Type.String({ description: 'CA bundle (PEM) that client certificates must chain to (mTLS).' }),
-    ),
-    client_auth: Type.Union([Type.Literal('none'), Type.Literal('optional'), Type.Literal('required')], {
-      default: 'none',
-      description:
-        'Client certificates: none; optional (verified when presented); required (mTLS). The client ' +
-        'identity (subject CN, SANs, fingerprint) is attached to every event of the connection.',
-    }),
-    min_version: Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], {
-      default: 'TLSv1.2',
-      description: 'Lowest TLS version accepted.',
-    }),
-    reload_check_interval_ms: Ms(
-      'How often the certificate files are re-read to catch a change the file watch missed; 0 = never.',
-      10_000,
-      3_600_000,
-    ),
+    ...tlsServerOptions,
   },
   { description: 'TLS for both protocols of this port.' },
 );
@@ -89,19 +68,8 @@ export const windowsEventsOptionsSchema = Section(
         'A JSON line or a Lumberjack frame (JSON or compressed) longer than this closes its connection ' +
         '(counted): the bound on memory per connection.',
     }),
-    max_connections: Type.Integer({
-      minimum: 1,
-      maximum: 1_000_000,
-      default: 10_000,
-      description: 'Connections beyond this are refused (counted).',
-    }),
-    idle_timeout_ms: Ms('A connection silent this long is closed (counted); 0 = never.', 600_000),
-    keepalive: Type.Boolean({ default: true, description: 'TCP keepalive on accepted connections.' }),
-    keepalive_initial_delay_ms: Ms('Idle time before the first keepalive probe.', 60_000),
-    reuse_port: Type.Boolean({
-      default: false,
-      description: 'SO_REUSEPORT, so several processes share the port (needs Node.js 22.12 or later).',
-    }),
+    ...connectionOptions,
+    reuse_port: reusePortOption,
     lumberjack,
     tls,
   },

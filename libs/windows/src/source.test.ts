@@ -1,11 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { MemoryIntake, testContext, until } from '@siem/local-stack';
 import { normalizeAll } from '@siem/normalize';
 import { afterEach, describe, expect, it } from 'vitest';
 import { windowsEventsAdapter } from './adapter.js';
 import type { WindowsEventsSource } from './source.js';
 import { encodeWindow, jsonFrame, LumberjackClient, windowFrame } from './test-support/lumberjack-client.js';
-import { MemoryIntake, testContext, until } from './test-support/memory-intake.js';
 
 /**
  * The windows_events listener over real TCP on 127.0.0.1 (no external service): NXLog-style NDJSON and

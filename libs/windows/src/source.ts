@@ -1,28 +1,6 @@
-import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
-import {
-  type BufferRecord,
-  type ComponentState,
-  type Intake,
-  type LoggerLike,
-  type OfferResult,
-  RawEventEncoder,
-  SiemError,
-  type Source,
-  type SourceContext,
-  type SourceStatus,
-  type TlsIdentity,
-} from '@siem/core';
-import { type Logger, RateLimitedLog } from '@siem/observability';
-import {
-  clientIdentity,
-  type FrameError,
-  listenUrl,
-  normalizePeer,
-  reusePortSupported,
-  StreamFramer,
-  TlsMaterial,
-} from '@siem/syslog';
+import type { Socket } from 'node:net';
+import { type BufferRecord, RawEventEncoder, type SourceContext, type TlsIdentity } from '@siem/core';
+import { type FrameError, type StreamConnection, StreamFramer, StreamListener } from '@siem/syslog';
 import { WindowsEventBuilder } from './event-builder.js';
 import { ackFrame, LJ_VERSION, LumberjackDecoder, type LumberjackError } from './lumberjack.js';
 import { WindowsMetrics } from './metrics.js';
@@ -43,9 +21,7 @@ export type WindowsCloseReason =
 /** How long a closing connection may take to flush its last ACKs before it is destroyed. */
 const CLOSE_GRACE_MS = 1_000;
 
-interface Connection {
-  socket: Socket;
-  peer: string;
+interface Connection extends StreamConnection<WindowsCloseReason> {
   identity: TlsIdentity | null;
   protocol: 'detect' | 'ndjson' | 'lumberjack';
   framer: StreamFramer | null;
@@ -53,7 +29,6 @@ interface Connection {
   encoder: RawEventEncoder | null;
   batch: BufferRecord[];
   receivedAt: number;
-  closeReason: WindowsCloseReason | null;
   // Lumberjack: the current window, the sequence number to ACK once the batch is taken, and the
   // ACKs held back while the buffer asks the listener to pause (one per window, in order).
   window: number;
@@ -80,6 +55,8 @@ interface Connection {
  * order). A `rejected` batch is not ACKed: the connection is closed and the writer sends the window
  * again, so nothing is lost and the rejection is counted.
  *
+ * Server, TLS, connection limits and pausing are syslog's stream listener's (`StreamListener`).
+ *
  * Backpressure: on `pause` every socket is paused (new ones start paused) and the ACKs not yet written
  * are held until the intake's resume callback, so a Lumberjack writer stops at its window; meanwhile an
  * ACK of sequence 0 every `lumberjack.keepalive_ack_interval_ms` keeps its ACK timeout from firing (as
@@ -90,225 +67,39 @@ interface Connection {
  * compressed frame that does not inflate or inflates past max_decompressed_bytes, a stream that ends
  * inside a frame. Events read before the error are still passed on (and ACKed).
  */
-export class WindowsEventsSource implements Source {
-  readonly name: string;
-  readonly type = 'windows_events';
+export class WindowsEventsSource extends StreamListener<WindowsCloseReason, Connection, WindowsMetrics> {
   readonly #o: WindowsEventsOptions;
-  readonly #logger: LoggerLike;
-  readonly #log: RateLimitedLog;
-  readonly #intake: Intake;
-  readonly #tenant: string;
-  readonly #metrics: WindowsMetrics;
   readonly #builder: WindowsEventBuilder;
-  #state: ComponentState = 'stopped';
-  #listening: string | null = null;
-  #lastError: string | undefined;
-  #server: Server | TlsServer | null = null;
-  #material: TlsMaterial | null = null;
-  readonly #conns = new Set<Connection>();
-  #paused = false;
-  #pausedAt = 0;
-  #unsubscribeResume: (() => void) | null = null;
   #keepaliveTimer: NodeJS.Timeout | null = null;
 
   constructor(name: string, options: WindowsEventsOptions, context: SourceContext) {
-    this.name = name;
+    super(
+      name,
+      'windows_events',
+      'Windows',
+      options,
+      options.tls.enabled ? { options: options.tls, keyPrefix: 'tls.' } : null,
+      context,
+      new WindowsMetrics(name),
+    );
     this.#o = options;
-    this.#logger = context.logger.child({ adapter: name, type: this.type });
-    // RateLimitedLog only calls warn/error/info(fields, message), which LoggerLike has
-    this.#log = new RateLimitedLog(this.#logger as unknown as Logger);
-    this.#intake = context.intake;
-    this.#tenant = options.tenant ?? context.tenant;
-    this.#metrics = new WindowsMetrics(name);
+    // closing lets the last ACKs written reach the shipper before the socket is destroyed
+    this.closeGraceMs = CLOSE_GRACE_MS;
     this.#builder = new WindowsEventBuilder(
-      { maxMessageBytes: options.max_message_bytes, keyBy: context.keyBy, tenant: this.#tenant },
-      this.#metrics,
-      this.#log,
+      { maxMessageBytes: options.max_message_bytes, keyBy: context.keyBy, tenant: this.tenant },
+      this.metrics,
+      this.log,
     );
   }
 
-  status(): SourceStatus {
-    return {
-      name: this.name,
-      type: this.type,
-      state: this.#state,
-      listen: this.#listening,
-      counters: this.#metrics.snapshot(),
-      ...(this.#lastError === undefined ? {} : { error: this.#lastError }),
-    };
+  protected override startedFields(): Record<string, unknown> {
+    return { protocol: this.#o.protocol };
   }
 
-  /** Whether the listener holds its sockets paused (tests, status). */
-  get paused(): boolean {
-    return this.#paused;
-  }
-
-  async start(): Promise<void> {
-    if (this.#state !== 'stopped' && this.#state !== 'failed') {
-      throw new SiemError(
-        'SIEM_ERR_ADAPTER_STATE',
-        `${this.name} is ${this.#state}; it can only start when stopped`,
-      );
-    }
-    this.#state = 'starting';
-    this.#lastError = undefined;
-    const o = this.#o;
-    let reusePort = o.reuse_port;
-    if (reusePort && !reusePortSupported) {
-      this.#logger.warn(
-        { node: process.versions.node },
-        'reuse_port needs Node.js 22.12 or later; listening without SO_REUSEPORT',
-      );
-      reusePort = false;
-    }
-    let server: Server | TlsServer;
-    try {
-      server = o.tls.enabled ? this.#tlsServer() : this.#tcpServer();
-    } catch (err) {
-      throw this.#failStart(err);
-    }
-    server.maxConnections = o.max_connections;
-    server.on('drop', (data) => {
-      this.#metrics.connectionClosed('connection_limit');
-      this.#log.warn(
-        'connection_limit',
-        { peer: data?.remoteAddress, limit: o.max_connections },
-        'Windows events connection refused: max_connections reached',
-      );
-    });
-    server.on('error', (err) => this.#log.error('server', { err }, 'Windows events server error'));
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(
-          { host: o.host, port: o.port, exclusive: true, backlog: 1024, ...(reusePort ? { reusePort } : {}) },
-          () => {
-            server.off('error', reject);
-            resolve();
-          },
-        );
-      });
-    } catch (err) {
-      this.#material?.close();
-      this.#material = null;
-      throw this.#failStart(err);
-    }
-    this.#server = server;
-    const address = server.address();
-    const port = typeof address === 'object' && address !== null ? address.port : o.port;
-    this.#listening = listenUrl(o.tls.enabled ? 'tls' : 'tcp', o.host, port);
-    this.#state = 'running';
-    this.#logger.info({ listen: this.#listening, protocol: o.protocol }, 'Windows events listener started');
-  }
-
-  #failStart(err: unknown): SiemError {
-    this.#state = 'failed';
-    const e =
-      err instanceof SiemError
-        ? err
-        : new SiemError(
-            'SIEM_ERR_ADAPTER_LISTEN',
-            `${this.name} cannot listen on ${this.#o.host}:${this.#o.port}: ${String(err)}`,
-            { cause: err },
-          );
-    this.#lastError = e.message;
-    this.#logger.error({ err: e }, 'Windows events listener failed to start');
-    return e;
-  }
-
-  #tcpServer(): Server {
-    const o = this.#o;
-    return createTcpServer(
-      { keepAlive: o.keepalive, keepAliveInitialDelay: o.keepalive_initial_delay_ms, noDelay: true },
-      (socket) => this.#accept(socket, null),
-    );
-  }
-
-  #tlsServer(): TlsServer {
-    const o = this.#o;
-    const t = o.tls;
-    if (t.cert_file === undefined || t.key_file === undefined) {
-      throw new SiemError(
-        'SIEM_ERR_TLS_MATERIAL',
-        `${this.name}: tls.enabled needs tls.cert_file and tls.key_file`,
-      );
-    }
-    if (t.client_auth !== 'none' && t.ca_file === undefined) {
-      this.#logger.warn(
-        {},
-        'client_auth without ca_file: client certificates are checked against the system CAs',
-      );
-    }
-    const material = new TlsMaterial(
-      {
-        certFile: t.cert_file,
-        keyFile: t.key_file,
-        ...(t.ca_file === undefined ? {} : { caFile: t.ca_file }),
-      },
-      { minVersion: t.min_version },
-      {
-        changed: (options) => {
-          // new connections get the new context; established ones keep theirs
-          (this.#server as TlsServer | null)?.setSecureContext(options);
-          this.#metrics.tlsReload(true);
-          this.#logger.info({ cert: t.cert_file }, 'TLS certificate reloaded');
-        },
-        failed: (err) => {
-          this.#metrics.tlsReload(false);
-          this.#log.warn(
-            'tls_reload',
-            { err: err.message },
-            'TLS files changed but cannot be used yet; keeping the old ones',
-          );
-        },
-      },
-    );
-    const secure = material.load();
-    this.#material = material;
-    const server = createTlsServer({
-      ...secure,
-      requestCert: t.client_auth !== 'none',
-      rejectUnauthorized: t.client_auth === 'required',
-      keepAlive: o.keepalive,
-      keepAliveInitialDelay: o.keepalive_initial_delay_ms,
-      noDelay: true,
-      handshakeTimeout: 30_000,
-    });
-    server.on('secureConnection', (socket: TLSSocket) => {
-      let identity: TlsIdentity | null = null;
-      if (t.client_auth !== 'none') {
-        identity = clientIdentity(socket);
-        if (identity !== null && !socket.authorized) {
-          // optional client auth: no certificate is fine, a certificate that does not verify is not
-          this.#metrics.connectionClosed('tls_client_cert_rejected');
-          this.#log.warn(
-            'tls_client_cert',
-            { peer: normalizePeer(socket.remoteAddress), reason: String(socket.authorizationError) },
-            'client certificate rejected',
-          );
-          socket.destroy();
-          return;
-        }
-      }
-      this.#accept(socket, identity);
-    });
-    server.on('tlsClientError', (err, socket) => {
-      this.#metrics.connectionClosed('tls_handshake');
-      this.#log.warn(
-        'tls_handshake',
-        { err: err.message, peer: normalizePeer(socket.remoteAddress) },
-        'TLS handshake failed',
-      );
-    });
-    material.watch(t.reload_check_interval_ms);
-    return server;
-  }
-
-  #accept(socket: Socket, identity: TlsIdentity | null): void {
-    const o = this.#o;
+  protected connection(socket: Socket, peer: string, identity: TlsIdentity | null): Connection {
     const conn: Connection = {
       socket,
-      peer: normalizePeer(socket.remoteAddress),
+      peer,
       identity,
       protocol: 'detect',
       framer: null,
@@ -324,46 +115,24 @@ export class WindowsEventsSource implements Source {
       held: [],
       heldWindowNo: -1,
     };
-    if (o.protocol !== 'auto') this.#begin(conn, o.protocol);
-    this.#conns.add(conn);
-    this.#metrics.connectionOpened();
-    if (o.keepalive) socket.setKeepAlive(true, o.keepalive_initial_delay_ms);
-    if (o.idle_timeout_ms > 0) {
-      socket.setTimeout(o.idle_timeout_ms);
-      socket.on('timeout', () => this.#close(conn, 'idle_timeout'));
-    }
-    socket.on('data', (chunk: Buffer) => this.#onData(conn, chunk));
-    socket.on('end', () => this.#onEnd(conn));
-    socket.on('error', (err) => {
-      conn.closeReason ??= 'error';
-      this.#log.info(
-        'socket_error',
-        { err: err.message, peer: conn.peer },
-        'Windows events connection error',
-      );
-    });
-    socket.on('close', () => {
-      this.#conns.delete(conn);
-      this.#metrics.connectionGone();
-      this.#metrics.connectionClosed(conn.closeReason ?? 'normal');
-    });
-    if (this.#paused) socket.pause();
+    if (this.#o.protocol !== 'auto') this.#begin(conn, this.#o.protocol);
+    return conn;
   }
 
   /** Sets the connection's protocol: its encoder (transport) and its framer or decoder. */
   #begin(conn: Connection, protocol: 'ndjson' | 'lumberjack'): void {
     const o = this.#o;
     conn.protocol = protocol;
-    this.#metrics.protocolDetected(protocol);
+    this.metrics.protocolDetected(protocol);
     conn.encoder = new RawEventEncoder(
       {
         adapter: this.name,
-        transport: protocol === 'lumberjack' ? 'lumberjack' : o.tls.enabled ? 'tls' : 'tcp',
+        transport: protocol === 'lumberjack' ? 'lumberjack' : this.transport,
         peerAddress: conn.peer,
         peerPort: conn.socket.remotePort ?? null,
         tls: conn.identity,
       },
-      this.#tenant,
+      this.tenant,
     );
     const encoder = conn.encoder;
     const builder = this.#builder;
@@ -397,65 +166,57 @@ export class WindowsEventsSource implements Source {
     );
   }
 
-  #onData(conn: Connection, chunk: Buffer): void {
+  protected onData(conn: Connection, chunk: Buffer): void {
     if (conn.closeReason !== null) return;
     conn.receivedAt = Date.now();
     if (conn.protocol === 'detect') this.#begin(conn, chunk[0] === LJ_VERSION ? 'lumberjack' : 'ndjson');
     if (conn.protocol === 'ndjson') {
       const err = conn.framer!.push(chunk);
       this.#deliverNdjson(conn);
-      if (err !== null) this.#close(conn, err);
+      if (err !== null) this.close(conn, err);
       return;
     }
     const err = conn.decoder!.push(chunk);
     if (conn.closeReason !== null) return; // the batch was rejected mid-chunk: already closing
     this.#flushLumberjack(conn);
-    if (err !== null) this.#close(conn, err);
+    if (err !== null) this.close(conn, err);
   }
 
-  #onEnd(conn: Connection): void {
-    if (conn.closeReason === null) {
-      if (conn.protocol === 'ndjson') {
-        conn.framer!.end();
-        this.#deliverNdjson(conn);
-      } else if (conn.protocol === 'lumberjack') {
-        this.#flushLumberjack(conn);
-        if (conn.decoder!.midFrame) conn.closeReason = 'truncated_frame';
-      }
-    }
+  protected ended(conn: Connection): void {
+    const open = conn.closeReason === null;
+    this.#passOn(conn);
+    if (open && conn.protocol === 'lumberjack' && conn.decoder!.midFrame)
+      conn.closeReason = 'truncated_frame';
     if (conn.closeReason === 'truncated_frame') {
-      this.#log.warn(
+      this.log.warn(
         'close:truncated_frame',
         { peer: conn.peer, pendingBytes: conn.decoder?.pendingBytes },
         'Lumberjack stream ended inside a frame: the cut frame is dropped (its events were never ACKed)',
       );
     }
-    conn.closeReason ??= 'normal';
-    conn.socket.end();
   }
 
-  /** Offers a batch (flushing the batch's metrics first); a rejection is counted per record. */
-  #offer(records: BufferRecord[]): OfferResult {
-    this.#metrics.flush();
-    if (records.length === 0) return 'ok';
-    const r = this.#intake.offer(records);
-    if (r === 'rejected') {
-      const reason = this.#intake.rejectReason || 'rejected';
-      this.#metrics.discard(reason, records.length);
-      this.#log.warn(
-        `rejected:${reason}`,
-        { reason, events: records.length },
-        'buffer rejected Windows events',
-      );
+  /** What was read is passed on, and ACKed: the buffer keeps what it took across a restart. */
+  protected drain(conn: Connection): void {
+    this.#passOn(conn);
+    this.#writeHeld(conn);
+  }
+
+  /** Passes on what an open connection read (a Lumberjack batch is ACKed, or its ACK held). */
+  #passOn(conn: Connection): void {
+    if (conn.closeReason !== null) return;
+    if (conn.protocol === 'ndjson') {
+      conn.framer!.end();
+      this.#deliverNdjson(conn);
+    } else if (conn.protocol === 'lumberjack') {
+      this.#flushLumberjack(conn);
     }
-    if (r === 'pause') this.#pauseAll();
-    return r;
   }
 
   #deliverNdjson(conn: Connection): void {
     const records = conn.batch;
     if (records.length > 0) conn.batch = [];
-    this.#offer(records);
+    this.offer(records);
   }
 
   /** Offers what the connection read, then ACKs it (or holds the ACK while paused). */
@@ -463,19 +224,19 @@ export class WindowsEventsSource implements Source {
     if (conn.closeReason !== null) return;
     const records = conn.batch;
     if (records.length > 0) conn.batch = [];
-    if (this.#offer(records) === 'rejected') {
+    if (this.offer(records) === 'rejected') {
       // not taken: no ACK, so the writer sends these events again on its next connection (what was
       // taken before, and held back by a pause, is ACKed first)
       conn.toAck = null;
       conn.decoder!.abort();
       this.#writeHeld(conn);
-      this.#close(conn, 'buffer_rejected');
+      this.close(conn, 'buffer_rejected');
       return;
     }
     const seq = conn.toAck;
     if (seq === null) return;
     conn.toAck = null;
-    if (!this.#paused) {
+    if (!this.paused) {
       this.#writeAck(conn, seq);
       return;
     }
@@ -487,7 +248,7 @@ export class WindowsEventsSource implements Source {
   #writeAck(conn: Connection, seq: number): void {
     if (conn.socket.destroyed || !conn.socket.writable) return;
     conn.socket.write(ackFrame(seq));
-    this.#metrics.ack(seq === 0);
+    this.metrics.ack(seq === 0);
   }
 
   #writeHeld(conn: Connection): void {
@@ -497,28 +258,12 @@ export class WindowsEventsSource implements Source {
   }
 
   /** Closes one connection: stops reading, lets written ACKs drain, destroys it after a grace period. */
-  #close(conn: Connection, reason: WindowsCloseReason): void {
-    if (conn.closeReason === null) conn.closeReason = reason;
+  protected override close(conn: Connection, reason: WindowsCloseReason): void {
     conn.decoder?.abort();
-    if (reason !== 'shutdown') {
-      this.#log.warn(`close:${reason}`, { peer: conn.peer, reason }, 'closing Windows events connection');
-    }
-    const s = conn.socket;
-    if (s.destroyed) return;
-    s.end();
-    setTimeout(() => s.destroy(), CLOSE_GRACE_MS).unref();
+    super.close(conn, reason);
   }
 
-  #pauseAll(): void {
-    if (this.#paused) return;
-    this.#paused = true;
-    this.#pausedAt = Date.now();
-    for (const c of this.#conns) c.socket.pause();
-    this.#logger.info(
-      { connections: this.#conns.size },
-      'buffer asked to pause: Windows event sockets paused',
-    );
-    this.#unsubscribeResume = this.#intake.onResume(() => this.#resumeAll());
+  protected override onPause(): void {
     const every = this.#o.lumberjack.keepalive_ack_interval_ms;
     if (every > 0) {
       this.#keepaliveTimer = setInterval(() => this.#keepalive(), every);
@@ -528,67 +273,19 @@ export class WindowsEventsSource implements Source {
 
   /** ACK 0 to every Lumberjack writer that waits for us: held ACKs, or a window not read to its end. */
   #keepalive(): void {
-    for (const c of this.#conns) {
+    for (const c of this.connections) {
       if (c.protocol !== 'lumberjack' || c.closeReason !== null) continue;
       if (c.held.length > 0 || c.inWindow < c.window || c.decoder!.midFrame) this.#writeAck(c, 0);
     }
   }
 
-  #stopPause(): void {
-    this.#paused = false;
-    this.#metrics.paused(Date.now() - this.#pausedAt);
+  protected override onPauseEnd(): void {
     if (this.#keepaliveTimer !== null) clearInterval(this.#keepaliveTimer);
     this.#keepaliveTimer = null;
-    const unsubscribe = this.#unsubscribeResume;
-    this.#unsubscribeResume = null;
-    unsubscribe?.();
   }
 
-  #resumeAll(): void {
-    if (!this.#paused) return;
-    const ms = Date.now() - this.#pausedAt;
-    this.#stopPause();
-    this.#logger.info({ pausedMs: ms }, 'buffer resumed: Windows event sockets resumed');
-    for (const c of this.#conns) {
-      this.#writeHeld(c);
-      c.socket.resume();
-    }
-  }
-
-  async stop(): Promise<void> {
-    const server = this.#server;
-    if (server === null) {
-      this.#state = 'stopped';
-      return;
-    }
-    this.#state = 'stopping';
-    this.#material?.close();
-    this.#material = null;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    const gone = [...this.#conns].map(
-      (c) =>
-        new Promise<void>((resolve) =>
-          c.socket.closed ? resolve() : c.socket.once('close', () => resolve()),
-        ),
-    );
-    for (const conn of this.#conns) {
-      // what was read is passed on, and ACKed: the buffer keeps what it took across a restart
-      if (conn.closeReason === null) {
-        if (conn.protocol === 'ndjson') {
-          conn.framer!.end();
-          this.#deliverNdjson(conn);
-        } else if (conn.protocol === 'lumberjack') {
-          this.#flushLumberjack(conn);
-        }
-      }
-      this.#writeHeld(conn);
-      this.#close(conn, 'shutdown');
-    }
-    if (this.#paused) this.#stopPause();
-    await Promise.all([closed, ...gone]);
-    this.#server = null;
-    this.#listening = null;
-    this.#state = 'stopped';
-    this.#logger.info({}, 'Windows events listener stopped');
+  protected override resumeConnection(conn: Connection): void {
+    this.#writeHeld(conn);
+    super.resumeConnection(conn);
   }
 }

@@ -1,13 +1,18 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  MemoryIntake,
+  makeTestPki,
+  opensslClient,
+  type TestPki,
+  testContext,
+  until,
+} from '@siem/local-stack';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { windowsEventsAdapter } from './adapter.js';
 import type { WindowsEventsSource } from './source.js';
-import { makeTestPki, type TestPki } from './test-support/certs.js';
 import { LumberjackClient } from './test-support/lumberjack-client.js';
-import { MemoryIntake, testContext, until } from './test-support/memory-intake.js';
 
 /**
  * windows_events over TLS with real clients: `openssl s_client` sending NXLog om_ssl-style lines
@@ -20,7 +25,7 @@ const started: WindowsEventsSource[] = [];
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'siem-windows-tls-'));
-  pki = makeTestPki(dir);
+  pki = makeTestPki(dir, { cn: 'winlogbeat-dc01.example' });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(async () => {
@@ -49,34 +54,8 @@ async function listener(intake: MemoryIntake, tls: Record<string, unknown>) {
   return { s, port: Number(s.status().listen!.split(':').pop()) };
 }
 
-function sClient(
-  port: number,
-  text: string,
-  extra: string[] = [],
-): Promise<{ code: number; stderr: string }> {
-  const child = spawn(
-    'openssl',
-    [
-      's_client',
-      '-connect',
-      `127.0.0.1:${port}`,
-      '-CAfile',
-      pki.ca.cert,
-      '-verify_return_error',
-      '-quiet',
-      '-no_ign_eof',
-      ...extra,
-    ],
-    { stdio: ['pipe', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  child.stdin!.on('error', () => undefined);
-  child.stdin!.end(text);
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code: code ?? -1, stderr })));
-}
+const sClient = (port: number, text: string, extra: string[] = []) =>
+  opensslClient(port, pki.ca.cert, text, extra);
 
 describe('windows_events over TLS', () => {
   it('takes NXLog-style NDJSON from openssl s_client', async () => {

@@ -4,7 +4,7 @@
  * against what was produced.
  */
 import { RawEventEncoder, type SyslogHeader } from '@siem/core';
-import type { OutRecord } from './role-process.js';
+import type { OutRecord } from '@siem/local-stack';
 
 const HOSTS = 16;
 

@@ -169,3 +169,29 @@ export function event(i: number, over: Partial<NormalizedEvent> = {}): Normalize
     ...over,
   };
 }
+
+/**
+ * The histogram the API must answer for `rows` (a test's oracle): per bucket of `interval` ms from
+ * `from` (rounded down to a bucket) to `to`, the rows in [from, to) for which `predicate` holds; empty
+ * buckets count 0.
+ */
+export function expectedBuckets(
+  rows: readonly NormalizedEvent[],
+  from: number,
+  to: number,
+  interval: number,
+  predicate: (e: NormalizedEvent) => boolean,
+): Array<{ time: string; count: number }> {
+  const counts = new Map<number, number>();
+  for (const e of rows) {
+    const t = Date.parse(e.time);
+    if (t < from || t >= to || !predicate(e)) continue;
+    const b = Math.floor(t / interval) * interval;
+    counts.set(b, (counts.get(b) ?? 0) + 1);
+  }
+  const out: Array<{ time: string; count: number }> = [];
+  for (let b = Math.floor(from / interval) * interval; b < to; b += interval) {
+    out.push({ time: new Date(b).toISOString(), count: counts.get(b) ?? 0 });
+  }
+  return out;
+}

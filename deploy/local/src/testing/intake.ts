@@ -2,6 +2,7 @@ import {
   type BufferRecord,
   decodeRawEvent,
   type Intake,
+  type LoggerLike,
   type OfferResult,
   type RawEvent,
   type SourceContext,
@@ -14,14 +15,20 @@ import { silentLogger } from '@siem/observability';
  */
 export class MemoryIntake implements Intake {
   readonly records: BufferRecord[] = [];
-  batches = 0;
+  /** The size of every batch offered, in order (rejected ones too). */
+  readonly batchSizes: number[] = [];
   answer: OfferResult = 'ok';
   rejectReason = 'full';
   readonly #resume = new Set<() => void>();
   #waiters: { n: number; resolve: () => void }[] = [];
 
+  /** How many batches were offered (rejected ones too). */
+  get batches(): number {
+    return this.batchSizes.length;
+  }
+
   offer(records: BufferRecord[]): OfferResult {
-    this.batches++;
+    this.batchSizes.push(records.length);
     if (this.answer === 'rejected') return 'rejected';
     this.records.push(...records);
     this.#waiters = this.#waiters.filter((w) => {
@@ -41,6 +48,10 @@ export class MemoryIntake implements Intake {
   resume(): void {
     this.answer = 'ok';
     for (const l of [...this.#resume]) l();
+  }
+
+  get resumeListeners(): number {
+    return this.#resume.size;
   }
 
   events(): RawEvent[] {
@@ -66,6 +77,45 @@ export class MemoryIntake implements Intake {
   }
 }
 
+/** An Intake for benchmarks that takes every batch and only counts it. */
+export class CountingIntake implements Intake {
+  events = 0;
+  batches = 0;
+  readonly rejectReason = 'none';
+  offer(records: BufferRecord[]): OfferResult {
+    this.events += records.length;
+    this.batches++;
+    return 'ok';
+  }
+  onResume(): () => void {
+    return () => undefined;
+  }
+}
+
+/** A logger that keeps what it is asked to write (for asserting rate-limited log lines). */
+export class CapturingLogger implements LoggerLike {
+  readonly lines: { level: string; msg: string; obj: object }[];
+  constructor(lines: { level: string; msg: string; obj: object }[] = []) {
+    this.lines = lines;
+  }
+  debug(obj: object, msg = ''): void {
+    this.lines.push({ level: 'debug', msg, obj });
+  }
+  info(obj: object, msg = ''): void {
+    this.lines.push({ level: 'info', msg, obj });
+  }
+  warn(obj: object, msg = ''): void {
+    this.lines.push({ level: 'warn', msg, obj });
+  }
+  error(obj: object, msg = ''): void {
+    this.lines.push({ level: 'error', msg, obj });
+  }
+  child(): LoggerLike {
+    return new CapturingLogger(this.lines);
+  }
+}
+
+/** The context a source gets from the runtime: this intake, tenant `default`, keyed by host, silent. */
 export function testContext(intake: Intake, overrides: Partial<SourceContext> = {}): SourceContext {
   return { intake, tenant: 'default', keyBy: 'host', logger: silentLogger, ...overrides };
 }

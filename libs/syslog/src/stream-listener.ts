@@ -1,0 +1,373 @@
+import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
+import {
+  type BufferRecord,
+  type OfferResult,
+  SiemError,
+  type SourceContext,
+  type TlsIdentity,
+} from '@siem/core';
+import { Listener, listenUrl, normalizePeer } from './listener.js';
+import type { ListenerMetrics } from './metrics.js';
+import type { ConnectionOptions, TlsServerOptions } from './options.js';
+import { clientIdentity, TlsMaterial } from './tls-material.js';
+
+/** The options a stream listener reads (a subset of each listener's schema). */
+export interface StreamListenerOptions extends ConnectionOptions {
+  host: string;
+  port: number;
+  tenant?: string;
+  reuse_port: boolean;
+}
+
+/** How a stream listener's TLS is set up: its options, and where they sit in the configuration. */
+export interface StreamListenerTls {
+  options: TlsServerOptions;
+  /** The key path of the TLS options in the adapter's configuration (`''`, `'tls.'`), for errors. */
+  keyPrefix: string;
+}
+
+/** Why a connection ended, for the reasons every stream listener has (bounded: a metric label). */
+export type StreamCloseReason = 'normal' | 'error' | 'idle_timeout' | 'shutdown';
+
+/** What the stream listener keeps of every connection; a listener adds its own state (framer, …). */
+export interface StreamConnection<R extends string = StreamCloseReason> {
+  socket: Socket;
+  /** The peer address, IPv4 peers of a dual-stack socket in their IPv4 form. */
+  peer: string;
+  closeReason: R | StreamCloseReason | null;
+}
+
+/**
+ * A listener on one TCP (or TLS) port — the reference implementation the syslog TCP/TLS listener and
+ * the Windows events listener are made of. It owns the server, the TLS material (reloaded when the files
+ * change), the connection limit, keepalive and idle timeout, counting every connection opened and
+ * closed (by reason), backpressure and the orderly stop. What a connection's bytes mean is the
+ * subclass's: it makes the connection's state (`connection`), reads its chunks (`onData`) and passes on
+ * what is left when the peer ends it (`ended`) or the listener stops (`drain`). `R`: the listener's own
+ * reasons for closing a connection.
+ *
+ * Backpressure: when the intake answers `pause` to an offer, every socket of the listener is paused
+ * (new ones start paused) until the intake's resume callback; the paused time is counted.
+ */
+export abstract class StreamListener<
+  R extends string,
+  C extends StreamConnection<R>,
+  M extends ListenerMetrics = ListenerMetrics,
+> extends Listener<M> {
+  readonly #o: StreamListenerOptions;
+  readonly #tls: StreamListenerTls | null;
+  #server: Server | TlsServer | null = null;
+  #material: TlsMaterial | null = null;
+  /** The open connections. */
+  protected readonly connections = new Set<C>();
+  #paused = false;
+  #pausedAt = 0;
+  #unsubscribeResume: (() => void) | null = null;
+  /** How long a closing connection may take to flush what was written to it; 0: destroyed at once. */
+  protected closeGraceMs = 0;
+
+  constructor(
+    name: string,
+    type: string,
+    label: string,
+    options: StreamListenerOptions,
+    tls: StreamListenerTls | null,
+    context: SourceContext,
+    metrics: M,
+  ) {
+    super(name, type, label, options.tenant, context, metrics);
+    this.#o = options;
+    this.#tls = tls;
+  }
+
+  /** The connection's state, made when it is accepted (`identity`: the verified TLS client). */
+  protected abstract connection(socket: Socket, peer: string, identity: TlsIdentity | null): C;
+  /** A chunk the connection read. */
+  protected abstract onData(conn: C, chunk: Buffer): void;
+  /** The peer ended the connection: pass on what was read. */
+  protected abstract ended(conn: C): void;
+  /** The listener stops: pass on what the connection read. */
+  protected abstract drain(conn: C): void;
+
+  /** More fields for the "started" log line. */
+  protected startedFields(): Record<string, unknown> {
+    return {};
+  }
+
+  /** The transport of this listener's events: tcp or tls. */
+  protected get transport(): 'tcp' | 'tls' {
+    return this.#tls === null ? 'tcp' : 'tls';
+  }
+
+  /** Whether the listener holds its sockets paused (tests, status). */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  async start(): Promise<void> {
+    this.beginStart();
+    const o = this.#o;
+    const reusePort = this.warnReusePort(o.reuse_port);
+    let server: Server | TlsServer;
+    try {
+      server = this.#tls === null ? this.#tcpServer() : this.#tlsServer(this.#tls);
+    } catch (err) {
+      throw this.failStart(err, `${o.host}:${o.port}`);
+    }
+    server.maxConnections = o.max_connections;
+    server.on('drop', (data) => {
+      this.metrics.connectionClosed('connection_limit');
+      this.log.warn(
+        'connection_limit',
+        { peer: data?.remoteAddress, limit: o.max_connections },
+        `${this.label} connection refused: max_connections reached`,
+      );
+    });
+    server.on('error', (err) => this.log.error('server', { err }, `${this.label} server error`));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(
+          {
+            host: o.host,
+            port: o.port,
+            exclusive: true,
+            backlog: 1024,
+            ...(reusePort ? { reusePort: true } : {}),
+          },
+          () => {
+            server.off('error', reject);
+            resolve();
+          },
+        );
+      });
+    } catch (err) {
+      this.#material?.close();
+      this.#material = null;
+      throw this.failStart(err, `${o.host}:${o.port}`);
+    }
+    this.#server = server;
+    const address = server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : o.port;
+    this.listening = listenUrl(this.transport, o.host, port);
+    this.state = 'running';
+    this.logger.info(
+      { listen: this.listening, ...this.startedFields() },
+      `${this.label} stream listener started`,
+    );
+  }
+
+  #tcpServer(): Server {
+    const o = this.#o;
+    return createTcpServer(
+      { keepAlive: o.keepalive, keepAliveInitialDelay: o.keepalive_initial_delay_ms, noDelay: true },
+      (socket) => this.#accept(socket, null),
+    );
+  }
+
+  #tlsServer({ options: t, keyPrefix }: StreamListenerTls): TlsServer {
+    const o = this.#o;
+    if (t.cert_file === undefined || t.key_file === undefined) {
+      throw new SiemError(
+        'SIEM_ERR_TLS_MATERIAL',
+        `${this.name}: TLS needs ${keyPrefix}cert_file and ${keyPrefix}key_file`,
+      );
+    }
+    if (t.client_auth !== 'none' && t.ca_file === undefined) {
+      this.logger.warn(
+        {},
+        'client_auth without ca_file: client certificates are checked against the system CAs',
+      );
+    }
+    const material = new TlsMaterial(
+      {
+        certFile: t.cert_file,
+        keyFile: t.key_file,
+        ...(t.ca_file === undefined ? {} : { caFile: t.ca_file }),
+      },
+      { minVersion: t.min_version },
+      {
+        changed: (options) => {
+          // new connections get the new context; established ones keep theirs
+          (this.#server as TlsServer | null)?.setSecureContext(options);
+          this.metrics.tlsReload(true);
+          this.logger.info({ cert: t.cert_file }, 'TLS certificate reloaded');
+        },
+        failed: (err) => {
+          this.metrics.tlsReload(false);
+          this.log.warn(
+            'tls_reload',
+            { err: err.message },
+            'TLS files changed but cannot be used yet; keeping the old ones',
+          );
+        },
+      },
+    );
+    const secure = material.load();
+    this.#material = material;
+    const server = createTlsServer({
+      ...secure,
+      requestCert: t.client_auth !== 'none',
+      rejectUnauthorized: t.client_auth === 'required',
+      keepAlive: o.keepalive,
+      keepAliveInitialDelay: o.keepalive_initial_delay_ms,
+      noDelay: true,
+      handshakeTimeout: 30_000,
+    });
+    server.on('secureConnection', (socket: TLSSocket) => this.#acceptTls(socket, t));
+    server.on('tlsClientError', (err, socket) => {
+      this.metrics.connectionClosed('tls_handshake');
+      this.log.warn(
+        'tls_handshake',
+        { err: err.message, peer: normalizePeer(socket.remoteAddress) },
+        'TLS handshake failed',
+      );
+    });
+    material.watch(t.reload_check_interval_ms);
+    return server;
+  }
+
+  #acceptTls(socket: TLSSocket, t: TlsServerOptions): void {
+    let identity: TlsIdentity | null = null;
+    if (t.client_auth !== 'none') {
+      identity = clientIdentity(socket);
+      if (identity !== null && !socket.authorized) {
+        // optional client auth: no certificate is fine, a certificate that does not verify is not
+        this.metrics.connectionClosed('tls_client_cert_rejected');
+        this.log.warn(
+          'tls_client_cert',
+          { peer: normalizePeer(socket.remoteAddress), reason: String(socket.authorizationError) },
+          'client certificate rejected',
+        );
+        socket.destroy();
+        return;
+      }
+    }
+    this.#accept(socket, identity);
+  }
+
+  #accept(socket: Socket, identity: TlsIdentity | null): void {
+    const o = this.#o;
+    const conn = this.connection(socket, normalizePeer(socket.remoteAddress), identity);
+    this.connections.add(conn);
+    this.metrics.connectionOpened();
+    if (o.keepalive) socket.setKeepAlive(true, o.keepalive_initial_delay_ms);
+    if (o.idle_timeout_ms > 0) {
+      socket.setTimeout(o.idle_timeout_ms);
+      socket.on('timeout', () => this.close(conn, 'idle_timeout'));
+    }
+    socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
+    socket.on('end', () => {
+      this.ended(conn);
+      conn.closeReason ??= 'normal';
+      socket.end();
+    });
+    socket.on('error', (err) => {
+      conn.closeReason ??= 'error';
+      this.log.info('socket_error', { err: err.message, peer: conn.peer }, `${this.label} connection error`);
+    });
+    socket.on('close', () => {
+      this.connections.delete(conn);
+      this.metrics.connectionGone();
+      this.metrics.connectionClosed(conn.closeReason ?? 'normal');
+    });
+    if (this.#paused) socket.pause();
+  }
+
+  /** Offers a batch; `pause` pauses every socket of the listener. */
+  protected override offer(records: BufferRecord[]): OfferResult {
+    const r = super.offer(records);
+    if (r === 'pause') this.#pauseAll();
+    return r;
+  }
+
+  /**
+   * Closes one connection for a reason (counted when it is gone): destroyed at once, or — with
+   * `closeGraceMs` — ended, so what was written to it drains, and destroyed after the grace period.
+   */
+  protected close(conn: C, reason: R | StreamCloseReason): void {
+    if (conn.closeReason === null) conn.closeReason = reason;
+    if (reason !== 'shutdown') {
+      this.log.warn(`close:${reason}`, { peer: conn.peer, reason }, `closing ${this.label} connection`);
+    }
+    const s = conn.socket;
+    if (this.closeGraceMs <= 0) {
+      s.destroy();
+      return;
+    }
+    if (s.destroyed) return;
+    s.end();
+    setTimeout(() => s.destroy(), this.closeGraceMs).unref();
+  }
+
+  /** The listener paused its sockets (the buffer asked it to). */
+  protected onPause(): void {}
+
+  /** The pause ended (resumed or stopped). */
+  protected onPauseEnd(): void {}
+
+  /** Resumes one connection after a pause. */
+  protected resumeConnection(conn: C): void {
+    conn.socket.resume();
+  }
+
+  #pauseAll(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.#pausedAt = Date.now();
+    for (const c of this.connections) c.socket.pause();
+    this.logger.info(
+      { connections: this.connections.size },
+      `buffer asked to pause: ${this.label} sockets paused`,
+    );
+    this.#unsubscribeResume = this.intake.onResume(() => this.#resumeAll());
+    this.onPause();
+  }
+
+  #endPause(): number {
+    const ms = Date.now() - this.#pausedAt;
+    this.#paused = false;
+    this.metrics.paused(ms);
+    const unsubscribe = this.#unsubscribeResume;
+    this.#unsubscribeResume = null;
+    unsubscribe?.();
+    this.onPauseEnd();
+    return ms;
+  }
+
+  #resumeAll(): void {
+    if (!this.#paused) return;
+    const ms = this.#endPause();
+    this.logger.info({ pausedMs: ms }, `buffer resumed: ${this.label} sockets resumed`);
+    for (const c of this.connections) this.resumeConnection(c);
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server;
+    if (server === null) {
+      this.state = 'stopped';
+      return;
+    }
+    this.state = 'stopping';
+    this.#material?.close();
+    this.#material = null;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const gone = [...this.connections].map(
+      (c) =>
+        new Promise<void>((resolve) =>
+          c.socket.closed ? resolve() : c.socket.once('close', () => resolve()),
+        ),
+    );
+    for (const conn of this.connections) {
+      this.drain(conn); // what was read is passed on, not lost
+      this.close(conn, 'shutdown');
+    }
+    if (this.#paused) this.#endPause();
+    await Promise.all([closed, ...gone]);
+    this.#server = null;
+    this.listening = null;
+    this.state = 'stopped';
+    this.logger.info({}, `${this.label} stream listener stopped`);
+  }
+}
