@@ -74,9 +74,10 @@ describe('gateway SIGTERM under load, restart on the same data folder', () => {
     // most ~5,000 events/s), so a backlog is in the buffer when the signal comes.
     const first = await gatewayRun({
       SIEM_SHUTDOWN__DRAIN_MS: '0',
-      SIEM_KAFKA__PRODUCER__LINGER_MS: '200',
+      // One lease of 10 records per delivery round, and a round lasts at least one acks=all round trip
+      // plus the flush's 10 ms polling step: at most ~1000 events/s, a tenth of what the client sends.
       SIEM_KAFKA__PRODUCER__MAX_IN_FLIGHT_BATCHES: '1',
-      SIEM_KAFKA__PRODUCER__BATCH_MAX_RECORDS: '1000',
+      SIEM_KAFKA__PRODUCER__BATCH_MAX_RECORDS: '10',
     });
     await first.waitForLog('producers connected');
     await first.waitForLog('created topics');

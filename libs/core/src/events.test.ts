@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isSiemError } from './errors.js';
-import { decodeRawEvent, RawEventEncoder, type SourceInfo } from './events.js';
+import { decodeRawEvent, RawEventEncoder, type SourceInfo, writeJsonString } from './events.js';
 
 const source: SourceInfo = {
   adapter: 'syslog_tcp',
@@ -50,6 +51,50 @@ describe('raw event wire format', () => {
       syslog: { hostname: 'mymachine', structuredData: { 'exampleSDID@32473': { iut: '3' } }, msgOffset: 48 },
     });
     expect(decoded.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('escapes payload bytes exactly as JSON.stringify escapes the same text', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'grapheme', maxLength: 200 }),
+        fc.string({ unit: 'binary-ascii' }),
+        (a, b) => {
+          const text = a + b;
+          const bytes = Buffer.from(text, 'utf8');
+          const out = Buffer.alloc(bytes.length * 6 + 2);
+          const end = writeJsonString(bytes, out, 0);
+          expect(out.subarray(0, end).toString('utf8')).toBe(JSON.stringify(text));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    // Every control character, quote and backslash, beside multi-byte characters.
+    const all = `${String.fromCharCode(...Array.from({ length: 0x80 }, (_, i) => i))}\u00e9\u20ac\u{1f600}`;
+    const bytes = Buffer.from(all, 'utf8');
+    const out = Buffer.alloc(bytes.length * 6 + 2);
+    expect(out.subarray(0, writeJsonString(bytes, out, 0)).toString('utf8')).toBe(JSON.stringify(all));
+  });
+
+  it('encodes large payloads and many events in a row without overlapping values', () => {
+    const encoder = new RawEventEncoder(source, 'acme');
+    const payloads = [
+      Buffer.alloc(70_000, 'x'),
+      ...Array.from({ length: 3000 }, (_, i) => Buffer.from(`<13>event ${i} "q"`)),
+    ];
+    const values = payloads.map((payload) =>
+      encoder.encode({
+        receivedAtMs: Date.now(),
+        sourceType: 'syslog',
+        syslog: null,
+        marks: null,
+        parseError: null,
+        originalSize: payload.length,
+        payload,
+      }),
+    );
+    values.forEach((v, i) => {
+      expect(decodeRawEvent(v).payload.equals(payloads[i]!)).toBe(true);
+    });
   });
 
   it('keeps invalid UTF-8 exactly, as base64', () => {

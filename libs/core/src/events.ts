@@ -124,21 +124,73 @@ const SLAB_MAX_VALUE = 64 * 1024;
 let slab = Buffer.allocUnsafeSlow(0);
 let slabOffset = 0;
 
-function allocValue(size: number): Buffer {
-  if (size > SLAB_MAX_VALUE) return Buffer.allocUnsafeSlow(size);
-  if (slabOffset + size > slab.length) {
+/** Makes room for a value of at most `bound` bytes at `slabOffset` (bound ≤ SLAB_MAX_VALUE). */
+function reserve(bound: number): void {
+  if (slabOffset + bound > slab.length) {
     slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
     slabOffset = 0;
   }
-  const out = slab.subarray(slabOffset, slabOffset + size);
-  slabOffset += size;
+}
+
+/** Cuts the value written at `slabOffset` up to `end` out of the slab. */
+function take(end: number): Buffer {
+  const out = slab.subarray(slabOffset, end);
+  slabOffset = end;
   return out;
+}
+
+function fromJson(json: string): Buffer {
+  const size = Buffer.byteLength(json, 'utf8');
+  if (size > SLAB_MAX_VALUE) return Buffer.from(json, 'utf8');
+  reserve(size);
+  slab.write(json, slabOffset, 'utf8');
+  return take(slabOffset + size);
+}
+
+/*
+ * JSON string escapes by byte: 0 copies the byte, otherwise the character after the backslash (`u` for
+ * the \u00XX form). Exactly what JSON.stringify writes for the same text, since well-formed UTF-8 has no
+ * lone surrogates and multi-byte sequences never contain a byte below 0x80.
+ */
+const ESCAPE = new Uint8Array(256);
+for (let b = 0; b < 0x20; b++) ESCAPE[b] = 0x75;
+ESCAPE[0x08] = 0x62; // \b
+ESCAPE[0x09] = 0x74; // \t
+ESCAPE[0x0a] = 0x6e; // \n
+ESCAPE[0x0c] = 0x66; // \f
+ESCAPE[0x0d] = 0x72; // \r
+ESCAPE[0x22] = 0x22; // \"
+ESCAPE[0x5c] = 0x5c; // \\
+const HEX_LOWER = Buffer.from('0123456789abcdef', 'latin1');
+
+/** Writes well-formed UTF-8 `src` as a JSON string into `dst` at `at`; returns the end. */
+export function writeJsonString(src: Uint8Array, dst: Uint8Array, at: number): number {
+  dst[at++] = 0x22;
+  const n = src.length;
+  for (let i = 0; i < n; i++) {
+    const b = src[i]!;
+    const e = ESCAPE[b]!;
+    if (e === 0) {
+      dst[at++] = b;
+      continue;
+    }
+    dst[at++] = 0x5c;
+    dst[at++] = e;
+    if (e === 0x75) {
+      dst[at++] = 0x30;
+      dst[at++] = 0x30;
+      dst[at++] = HEX_LOWER[b >>> 4]!;
+      dst[at++] = HEX_LOWER[b & 0x0f]!;
+    }
+  }
+  dst[at++] = 0x22;
+  return at;
 }
 
 /**
  * Encodes raw events for one source (a connection, a socket, an HTTP request). The parts that do not
- * change per event are serialised once; the per-event work is string concatenation plus a JSON escape
- * of the variable strings.
+ * change per event are serialised once; per event, the envelope is one short string and the payload —
+ * the bulk of the record — is escaped from its bytes straight into the slab, never decoded to a string.
  */
 export class RawEventEncoder {
   readonly #prefix: string;
@@ -154,20 +206,23 @@ export class RawEventEncoder {
       this.#lastMs = input.receivedAtMs;
       this.#lastIso = new Date(input.receivedAtMs).toISOString();
     }
-    const utf8 = input.payload.length === 0 || isUtf8(input.payload);
-    const payload = utf8
-      ? JSON.stringify(input.payload.toString('utf8'))
-      : `"${input.payload.toString('base64')}"`;
+    const payload = input.payload;
+    const utf8 = payload.length === 0 || isUtf8(payload);
     const marks = input.marks === null || input.marks.length === 0 ? NO_MARKS : JSON.stringify(input.marks);
-    const json =
+    const head =
       `{"v":${RAW_EVENT_VERSION},"id":"${input.id ?? uuidv7(input.receivedAtMs)}","received_at":"${this.#lastIso}"` +
       `,"source_type":"${input.sourceType}"${this.#prefix}` +
       `,"syslog":${input.syslog === null ? 'null' : syslogJson(input.syslog)}` +
       `,"marks":${marks},"parse_error":${input.parseError === null ? 'null' : JSON.stringify(input.parseError)}` +
-      `,"original_size":${input.originalSize},"payload_encoding":"${utf8 ? 'utf8' : 'base64'}","payload":${payload}}`;
-    const out = allocValue(Buffer.byteLength(json, 'utf8'));
-    out.write(json, 0, 'utf8');
-    return out;
+      `,"original_size":${input.originalSize},"payload_encoding":"${utf8 ? 'utf8' : 'base64'}","payload":`;
+    if (!utf8) return fromJson(`${head}"${payload.toString('base64')}"}`);
+    const bound = head.length * 3 + payload.length * 6 + 3;
+    if (bound > SLAB_MAX_VALUE) return fromJson(`${head}${JSON.stringify(payload.toString('utf8'))}}`);
+    reserve(bound);
+    let at = slabOffset + slab.write(head, slabOffset, 'utf8');
+    at = writeJsonString(payload, slab, at);
+    slab[at++] = 0x7d;
+    return take(at);
   }
 }
 

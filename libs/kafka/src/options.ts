@@ -91,7 +91,8 @@ export const kafkaOptionsSchema = Section(
           minimum: 0,
           default: 10,
           description:
-            'linger.ms: wait this long to fill batches (0–50 ms measured alike: bench/results/kafka-producer).',
+            'linger.ms: wait this long to fill batches while a delivery round is being produced; each round ' +
+            'ends with a flush, which sends at once (0–50 ms measured alike: bench/results/kafka-producer).',
         }),
         batch_bytes: Type.Integer({
           minimum: 1024,
@@ -129,7 +130,9 @@ export const kafkaOptionsSchema = Section(
         max_in_flight_batches: Type.Integer({
           minimum: 1,
           default: 16,
-          description: 'Buffer leases being delivered at once.',
+          description:
+            'Buffer leases being delivered at once: those waiting while a round is in flight go together ' +
+            'into the next round.',
         }),
         batch_max_records: Type.Integer({
           minimum: 1,

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { checkAgainst } from '@siem/config';
-import type { BufferRecord } from '@siem/core';
+import { type BufferRecord, isRetriable, type SiemError } from '@siem/core';
 import { stackUrls } from '@siem/local-stack';
 import { silentLogger } from '@siem/observability';
 import rdkafka from 'node-rdkafka';
@@ -132,5 +132,58 @@ describe('KafkaProducerPool against the real broker', () => {
     expect(String(headers['siem-dlq-original-size'])).toBe(String(200 * 1024));
     expect(String(headers['siem-dlq-truncated'])).toBe('true');
     expect(String(dead[0]!.key)).toBe('host-big');
+  });
+
+  it('traces a record the broker refuses as too large to the dead-letter topic and delivers the rest', async () => {
+    // librdkafka lets a 100 kB record through (its own limit is 4 MiB); the topic takes 20 kB at most,
+    // so the refusal comes back as a delivery report, not as an exception at produce time.
+    const tight = options({
+      topics: {
+        raw: { name: `test.raw-tight.${suffix}`, partitions: 1 },
+        dlq: { name: `test.dlq-tight.${suffix}`, partitions: 1 },
+      },
+    });
+    topics.push(
+      ...(await ensureTopics(tight, [
+        {
+          name: tight.topics.raw.name,
+          partitions: 1,
+          replicationFactor: 1,
+          config: { 'max.message.bytes': '20000' },
+        },
+        { name: tight.topics.dlq.name, partitions: 1, replicationFactor: 1, config: {} },
+      ])),
+    );
+    const pool = new KafkaProducerPool({ kafka: tight, logger: silentLogger });
+    await pool.connect();
+    await pool.writeBatch([{ key: 'host-big', value: randomBytes(100_000) }]);
+    await pool.writeBatch(records(5, 1));
+    await pool.close();
+    const dead = await consume(tight.topics.dlq.name, 1);
+    expect(dead).toHaveLength(1);
+    const headers = Object.assign({}, ...(dead[0]!.headers ?? [])) as Record<string, Buffer>;
+    expect(String(headers['siem-dlq-reason'])).toBe('too_large');
+    expect(String(headers['siem-dlq-original-size'])).toBe('100000');
+    expect(String(dead[0]!.key)).toBe('host-big');
+    expect(await consume(tight.topics.raw.name, 5)).toHaveLength(5);
+  });
+
+  it('hands a batch back as retriable when Kafka reports its records failed', async () => {
+    const opts = options({ librdkafka: { 'topic.metadata.propagation.max.ms': 1000 } });
+    const pool = new KafkaProducerPool({
+      kafka: opts,
+      logger: silentLogger,
+      topic: `test.missing.${suffix}`,
+    });
+    await pool.connect();
+    const err = await pool.writeBatch(records(10, 2)).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await pool.close();
+    expect(err).not.toBeNull();
+    expect(String(err)).toMatch(/unknown_topic/);
+    expect(isRetriable(err)).toBe(true);
+    expect((err as SiemError).details).toMatchObject({ total: 10, reason: 'unknown_topic' });
   });
 });

@@ -76,45 +76,57 @@ function reasonOf(code: number | undefined): string {
   }
 }
 
+/**
+ * The librdkafka code of a delivery report's error. node-rdkafka hands reports over with librdkafka's
+ * text (lower-cased, its origin cut off) and code -1; the text is err2str of the code or a more specific
+ * message about the same condition.
+ */
+function codeOfReport(err: rdkafka.LibrdKafkaError): number | undefined {
+  if (typeof err.code === 'number' && err.code !== -1) return err.code;
+  const text = err.message;
+  if (/too large/i.test(text)) return ERR.ERR_MSG_SIZE_TOO_LARGE;
+  if (/timed out/i.test(text)) return ERR.ERR__MSG_TIMED_OUT;
+  if (/unknown topic/i.test(text)) return ERR.ERR__UNKNOWN_TOPIC;
+  if (/authoriz/i.test(text)) return ERR.ERR_TOPIC_AUTHORIZATION_FAILED;
+  if (/fatal/i.test(text)) return ERR.ERR__FATAL;
+  return undefined;
+}
+
 interface Failure {
   record: BufferRecord;
   code: number | undefined;
   message: string;
 }
 
-/** Follows the delivery reports of one batch: O(1) work per report, one promise per batch. */
-class BatchTracker {
-  remaining: number;
-  /** Delivered records and value bytes: metrics are updated once per batch, not per report. */
-  delivered = 0;
-  deliveredBytes = 0;
-  readonly failures: Failure[] = [];
-  readonly done: Promise<void>;
-  #resolve!: () => void;
-
-  constructor(size: number) {
-    this.remaining = size;
-    this.done = new Promise((resolve) => {
-      this.#resolve = resolve;
-    });
-    if (size === 0) this.#resolve();
-  }
-
-  settle(): void {
-    this.remaining--;
-    if (this.remaining === 0) this.#resolve();
-  }
-
-  fail(record: BufferRecord, code: number | undefined, message: string): void {
-    this.failures.push({ record, code, message });
-    this.settle();
-  }
+/** A delivery error librdkafka reported (only errors are reported: see the class comment). */
+interface DeliveryError {
+  topic: string;
+  key: string | null;
+  size: number;
+  code: number | undefined;
+  message: string;
 }
 
-interface Opaque {
-  tracker: BatchTracker;
-  record: BufferRecord;
+/** One `sendTo` call waiting for, or taking part in, a round. */
+interface Job {
+  topic: string;
+  records: readonly BufferRecord[];
+  headers: ((record: BufferRecord) => rdkafka.MessageHeader[]) | undefined;
+  /** Records librdkafka refused at once or reported failed. */
+  failures: Failure[];
+  /** An error reported for this job's topic that names no record of it: the whole batch is retried. */
+  unattributed: { code: number | undefined; message: string } | null;
+  settle: () => void;
 }
+
+/** A set of jobs produced together and flushed together; the delivery errors reported meanwhile. */
+interface Round {
+  jobs: Job[];
+  errors: DeliveryError[];
+}
+
+const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface ProducerPoolOptions {
   kafka: KafkaOptions;
@@ -130,6 +142,17 @@ export interface ProducerPoolOptions {
  * Kafka or — for a record Kafka can never take — is on the dead-letter topic; it rejects with a
  * retriable error when records could not be delivered, so the caller hands the lease back to the
  * buffer. A full local queue makes production wait for deliveries instead of throwing.
+ *
+ * Delivery is confirmed by rounds, not by a report per record: node-rdkafka turns every delivery
+ * report into a JS object (and every opaque into a V8 persistent handle), which cost more CPU per
+ * event than the rest of the gateway (bench/results/gateway-comparison.md). librdkafka reports errors
+ * only (`delivery.report.only.error`); the batches waiting when a round starts are produced together,
+ * then flushed (`rd_kafka_flush` returns once every message is delivered or failed and its report
+ * handed over), then the round waits until node-rdkafka has dispatched the reports already queued.
+ * A batch whose topic saw no error in its round was delivered whole. An error fails every batch of
+ * that topic in the round (retried whole: duplicates possible, counted by the pump as requeued), except
+ * "too large", which is traced to its records by key and size and dead-lettered. Rounds never
+ * overlap, so a report always belongs to the round in which it arrives.
  */
 export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
   readonly name = 'kafka';
@@ -140,8 +163,11 @@ export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
   readonly #producers: rdkafka.Producer[] = [];
   #reachable = true;
   #probeTimer: NodeJS.Timeout | null = null;
-  #queueWaiters: Array<() => void> = [];
-  #enqueued: Promise<void> = Promise.resolve();
+  #waiting: Job[] = [];
+  #round: Round | null = null;
+  #running = false;
+  /** Delivery reports dispatched so far: a round is settled once a turn of the loop adds none. */
+  #reports = 0;
   #onUnreachable: Array<() => void> = [];
   #onReachable: Array<() => void> = [];
 
@@ -169,6 +195,7 @@ export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
       'message.timeout.ms': p.message_timeout_ms,
       'message.max.bytes': p.max_message_bytes,
       dr_cb: true,
+      'delivery.report.only.error': true,
       ...this.#options.librdkafka,
     };
   }
@@ -211,30 +238,36 @@ export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
   ): Promise<void> {
     if (this.#producers.length === 0) throw new NotConnectedError('kafka', { details: 'not connected' });
     if (!this.#reachable) throw new NotConnectedError('kafka', { details: 'brokers unreachable' });
+    if (records.length === 0) return;
     const started = process.hrtime.bigint();
-    const tracker = new BatchTracker(records.length);
-    // Batches enter librdkafka whole and in call order: a batch is enqueued only after the one before
-    // it, so concurrent leases never interleave and each key keeps its order.
-    const enqueued = this.#enqueued.then(() => this.#enqueue(topic, records, tracker, headers));
-    this.#enqueued = enqueued.catch(() => undefined);
-    await enqueued;
-    await tracker.done;
-    metrics.batchLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    if (tracker.delivered > 0) {
-      metrics.delivered.inc({ topic }, tracker.delivered);
-      metrics.deliveredBytes.inc({ topic }, tracker.deliveredBytes);
+    const job: Job = { topic, records, headers, failures: [], unattributed: null, settle: () => undefined };
+    const settled = new Promise<void>((resolve) => {
+      job.settle = resolve;
+    });
+    this.#waiting.push(job);
+    if (!this.#running) {
+      this.#running = true;
+      void this.#runRounds();
     }
-    if (tracker.failures.length === 0) return;
-
-    const tooLarge = tracker.failures.filter((f) => f.code === ERR.ERR_MSG_SIZE_TOO_LARGE);
+    await settled;
+    metrics.batchLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    const tooLarge = job.failures.filter((f) => f.code === ERR.ERR_MSG_SIZE_TOO_LARGE);
+    const retriable = job.failures.filter((f) => f.code !== ERR.ERR_MSG_SIZE_TOO_LARGE);
+    if (retriable.length === 0 && job.unattributed === null) {
+      let bytes = 0;
+      for (const r of records) bytes += r.value.length;
+      for (const f of tooLarge) bytes -= f.record.value.length;
+      metrics.delivered.inc({ topic }, records.length - tooLarge.length);
+      metrics.deliveredBytes.inc({ topic }, bytes);
+    }
     if (tooLarge.length > 0) await this.#deadLetter(topic, tooLarge);
-    const retriable = tracker.failures.filter((f) => f.code !== ERR.ERR_MSG_SIZE_TOO_LARGE);
-    if (retriable.length > 0) {
-      const first = retriable[0]!;
+    if (retriable.length > 0 || job.unattributed !== null) {
+      const first = retriable[0] ?? job.unattributed!;
+      const reason = reasonOf(first.code);
       throw new SiemError(
         'SIEM_ERR_KAFKA_DELIVERY',
-        `${retriable.length} of ${records.length} records not delivered to ${topic} (${reasonOf(first.code)}: ${first.message})`,
-        { details: { failed: retriable.length, total: records.length, reason: reasonOf(first.code) } },
+        `records not delivered to ${topic}, the batch of ${records.length} is retried (${reason}: ${first.message})`,
+        { details: { refused: retriable.length, total: records.length, reason } },
       );
     }
   }
@@ -280,7 +313,6 @@ export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
           }),
       ),
     );
-    for (const w of this.#queueWaiters.splice(0)) w();
   }
 
   /** Resolves the next time the brokers are found unreachable (now, if they are). */
@@ -303,95 +335,158 @@ export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
     return this.#producers[(h >>> 0) % n]!;
   }
 
-  /** Hands a batch to librdkafka; synchronous while the local queue takes records. */
-  async #enqueue(
-    topic: string,
-    records: readonly BufferRecord[],
-    tracker: BatchTracker,
-    headers?: (record: BufferRecord) => rdkafka.MessageHeader[],
-  ): Promise<void> {
-    for (const record of records) {
-      if (this.#producers.length === 0) {
-        tracker.fail(record, ERR.ERR__DESTROY, 'producer closed');
-        continue;
-      }
-      const queued = this.#produce(this.#pick(record.key), topic, record, tracker, headers?.(record));
-      if (queued !== null) await queued;
-    }
-  }
-
-  /** Produces one record; returns null when done at once, a promise when it waits for queue room. */
-  #produce(
-    producer: rdkafka.Producer,
-    topic: string,
-    record: BufferRecord,
-    tracker: BatchTracker,
-    headers?: rdkafka.MessageHeader[],
-  ): Promise<void> | null {
-    const opaque: Opaque = { tracker, record };
+  /** Runs rounds until no batch is waiting. */
+  async #runRounds(): Promise<void> {
     try {
-      producer.produce(topic, null, record.value, record.key, null, opaque, headers);
-      return null;
-    } catch (err) {
-      const code = (err as rdkafka.LibrdKafkaError).code;
-      if (code !== ERR.ERR__QUEUE_FULL) {
-        metrics.deliveryErrors.inc({ reason: reasonOf(code) });
-        tracker.fail(record, code, (err as Error).message);
-        return null;
+      while (this.#waiting.length > 0) {
+        const round: Round = { jobs: this.#waiting.splice(0), errors: [] };
+        this.#round = round;
+        try {
+          await this.#deliverRound(round);
+        } catch (err) {
+          this.#logger.error({ err }, 'kafka delivery round failed; its batches are retried');
+          for (const j of round.jobs) j.unattributed ??= { code: undefined, message: String(err) };
+        } finally {
+          this.#round = null;
+          for (const job of round.jobs) job.settle();
+        }
       }
+    } finally {
+      // Cleared in the same turn as the last look at #waiting: a batch queued later starts a new run.
+      this.#running = false;
     }
-    return this.#produceWhenRoom(producer, topic, record, tracker, headers);
   }
 
-  async #produceWhenRoom(
-    producer: rdkafka.Producer,
-    topic: string,
-    record: BufferRecord,
-    tracker: BatchTracker,
-    headers?: rdkafka.MessageHeader[],
-  ): Promise<void> {
-    const opaque: Opaque = { tracker, record };
-    for (;;) {
-      try {
-        producer.produce(topic, null, record.value, record.key, null, opaque, headers);
-        return;
-      } catch (err) {
-        const code = (err as rdkafka.LibrdKafkaError).code;
-        if (code === ERR.ERR__QUEUE_FULL) {
-          // Backpressure: wait for deliveries to make room instead of failing the batch.
-          metrics.queueFull.inc();
-          await new Promise<void>((resolve) => {
-            this.#queueWaiters.push(resolve);
-            setTimeout(resolve, 50).unref();
-          });
-          if (this.#producers.length === 0) {
-            tracker.fail(record, ERR.ERR__DESTROY, 'producer closed');
-            return;
-          }
+  async #deliverRound(round: Round): Promise<void> {
+    for (const job of round.jobs) {
+      for (const record of job.records) {
+        if (this.#producers.length === 0) {
+          job.failures.push({ record, code: ERR.ERR__DESTROY, message: 'producer closed' });
           continue;
         }
-        metrics.deliveryErrors.inc({ reason: reasonOf(code) });
-        tracker.fail(record, code, (err as Error).message);
-        return;
+        const producer = this.#pick(record.key);
+        const headers = job.headers?.(record);
+        if (!this.#produce(producer, job, record, headers))
+          await this.#produceWhenRoom(producer, job, record, headers);
       }
     }
+    const flushed = await this.#flushAll();
+    // Reports librdkafka handed over before the flush returned may still wait in node-rdkafka's
+    // dispatcher (it dispatches 100 per turn of the event loop): wait for two quiet turns.
+    for (let quiet = 0; quiet < 2; ) {
+      const before = this.#reports;
+      await nextTurn();
+      quiet = this.#reports === before ? quiet + 1 : 0;
+    }
+    this.#attribute(round, flushed);
+  }
+
+  /** Produces one record; false when the local queue is full (nothing else is left to retry). */
+  #produce(
+    producer: rdkafka.Producer,
+    job: Job,
+    record: BufferRecord,
+    headers?: rdkafka.MessageHeader[],
+  ): boolean {
+    try {
+      // No opaque (undefined, not null): a success makes no report, so an opaque would never be freed.
+      producer.produce(job.topic, null, record.value, record.key, null, undefined, headers);
+      return true;
+    } catch (err) {
+      const code = (err as rdkafka.LibrdKafkaError).code;
+      if (code === ERR.ERR__QUEUE_FULL) return false;
+      metrics.deliveryErrors.inc({ reason: reasonOf(code) });
+      job.failures.push({ record, code, message: (err as Error).message });
+      return true;
+    }
+  }
+
+  /** Backpressure: waits for deliveries to make room in the local queue instead of failing the batch. */
+  async #produceWhenRoom(
+    producer: rdkafka.Producer,
+    job: Job,
+    record: BufferRecord,
+    headers?: rdkafka.MessageHeader[],
+  ): Promise<void> {
+    do {
+      metrics.queueFull.inc();
+      await sleepMs(5);
+      if (this.#producers.length === 0) {
+        job.failures.push({ record, code: ERR.ERR__DESTROY, message: 'producer closed' });
+        return;
+      }
+    } while (!this.#produce(producer, job, record, headers));
+  }
+
+  /**
+   * Flushes every producer until nothing is left in flight, in slices of a second (a flush holds a
+   * libuv worker thread). Messages stay in flight at most message.timeout.ms, then fail with a report.
+   * False when the producers were closed first: what they still held is not known to be delivered.
+   */
+  async #flushAll(): Promise<boolean> {
+    const flushOne = (p: rdkafka.Producer): Promise<boolean> =>
+      new Promise((resolve) => {
+        try {
+          p.flush(1_000, (err) => {
+            if (!err) resolve(true);
+            else if (this.#producers.includes(p)) resolve(flushOne(p));
+            else resolve(false);
+          });
+        } catch {
+          resolve(false); // disconnected
+        }
+      });
+    const results = await Promise.all([...this.#producers].map(flushOne));
+    return results.length > 0 && results.every((ok) => ok);
+  }
+
+  /** Puts the round's delivery errors on its jobs; a round cut short by close fails every job. */
+  #attribute(round: Round, flushed: boolean): void {
+    let timedOut = false;
+    let success = flushed;
+    for (const e of round.errors) {
+      if (e.code === ERR.ERR__MSG_TIMED_OUT) timedOut = true;
+      const jobs = round.jobs.filter((j) => j.topic === e.topic);
+      if (e.code === ERR.ERR_MSG_SIZE_TOO_LARGE) {
+        const matches: Array<[Job, BufferRecord]> = [];
+        for (const j of jobs)
+          for (const r of j.records) if (r.key === e.key && r.value.length === e.size) matches.push([j, r]);
+        if (matches.length > 0) {
+          for (const [j, record] of matches)
+            if (!j.failures.some((f) => f.record === record))
+              j.failures.push({ record, code: e.code, message: e.message });
+          continue;
+        }
+      }
+      success = false;
+      for (const j of jobs) j.unattributed ??= { code: e.code, message: e.message };
+    }
+    if (!flushed) {
+      // Closed before the flush ended: what librdkafka still held is not known to be delivered.
+      for (const j of round.jobs) j.unattributed ??= { code: ERR.ERR__DESTROY, message: 'producer closed' };
+    }
+    if (timedOut) this.#markUnreachable('delivery timed out');
+    else if (success && round.jobs.length > 0 && !this.#reachable) this.#markReachable();
   }
 
   #onDelivery(err: rdkafka.LibrdKafkaError | null, report: rdkafka.DeliveryReport): void {
-    const opaque = report.opaque as Opaque | undefined;
-    if (opaque === undefined) return;
-    if (err) {
-      metrics.deliveryErrors.inc({ reason: reasonOf(err.code) });
-      if (err.code === ERR.ERR__MSG_TIMED_OUT) this.#markUnreachable('delivery timed out');
-      opaque.tracker.fail(opaque.record, err.code, err.message);
-    } else {
-      const tracker = opaque.tracker;
-      tracker.delivered++;
-      tracker.deliveredBytes += opaque.record.value.length;
-      if (!this.#reachable) this.#markReachable();
-      tracker.settle();
-    }
-    if (this.#queueWaiters.length > 0) for (const w of this.#queueWaiters.splice(0)) w();
+    this.#reports++;
+    if (!err) return; // only errors are reported ('delivery.report.only.error')
+    const code = codeOfReport(err);
+    metrics.deliveryErrors.inc({ reason: reasonOf(code) });
+    const error: DeliveryError = {
+      topic: report.topic,
+      key: report.key === null || report.key === undefined ? null : String(report.key),
+      size: report.size,
+      code,
+      message: err.message,
+    };
+    if (this.#round !== null) this.#round.errors.push(error);
+    else
+      this.#logger.error(
+        { topic: error.topic, key: error.key, code: error.code, err: error.message },
+        'kafka delivery error reported after its round was settled; the record may be lost',
+      );
   }
 
   #onClientError(err: rdkafka.LibrdKafkaError): void {
