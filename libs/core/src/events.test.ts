@@ -1,7 +1,15 @@
+import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isSiemError } from './errors.js';
-import { decodeRawEvent, RawEventEncoder, type SourceInfo, writeJsonString } from './events.js';
+import {
+  decodeRawEvent,
+  RawEventEncoder,
+  rawEventMarks,
+  type SourceInfo,
+  type SyslogHeader,
+  writeJsonString,
+} from './events.js';
 
 const source: SourceInfo = {
   adapter: 'syslog_tcp',
@@ -73,6 +81,105 @@ describe('raw event wire format', () => {
     const bytes = Buffer.from(all, 'utf8');
     const out = Buffer.alloc(bytes.length * 6 + 2);
     expect(out.subarray(0, writeJsonString(bytes, out, 0)).toString('utf8')).toBe(JSON.stringify(all));
+  });
+
+  it('writes byte for byte what JSON.stringify writes for the same record', () => {
+    const anyText = fc.oneof(
+      fc.string({ unit: 'grapheme', maxLength: 30 }),
+      fc.string({ unit: 'binary-ascii', maxLength: 30 }),
+    );
+    const nullable = fc.option(anyText, { nil: null });
+    const int = fc.option(fc.nat({ max: 1_000_000 }), { nil: null });
+    const header: fc.Arbitrary<SyslogHeader> = fc.record({
+      format: fc.constantFrom('rfc5424' as const, 'rfc3164' as const, 'unknown' as const),
+      facility: int,
+      severity: int,
+      timestamp: nullable,
+      hostname: nullable,
+      appName: nullable,
+      procId: nullable,
+      msgId: nullable,
+      structuredData: fc.option(
+        fc.dictionary(anyText, fc.dictionary(anyText, anyText, { maxKeys: 3 }), { maxKeys: 3 }),
+        {
+          nil: null,
+        },
+      ),
+      msgOffset: int,
+    });
+    fc.assert(
+      fc.property(
+        fc.record({
+          tenant: anyText,
+          peer: nullable,
+          id: anyText,
+          ms: fc.integer({ min: 0, max: 4_102_444_800_000 }),
+          syslog: fc.option(header, { nil: null }),
+          marks: fc.subarray([...rawEventMarks]),
+          parseError: nullable,
+          originalSize: fc.nat(),
+          payload: fc.oneof(
+            anyText.map((t) => Buffer.from(t, 'utf8')),
+            fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)),
+          ),
+        }),
+        (c) => {
+          const src: SourceInfo = { ...source, peerAddress: c.peer };
+          const wire = new RawEventEncoder(src, c.tenant).encode({
+            id: c.id,
+            receivedAtMs: c.ms,
+            sourceType: 'syslog',
+            syslog: c.syslog,
+            marks: c.marks,
+            parseError: c.parseError,
+            originalSize: c.originalSize,
+            payload: c.payload,
+          });
+          const utf8 = isUtf8(c.payload);
+          const h = c.syslog;
+          const expected = JSON.stringify({
+            v: 1,
+            id: c.id,
+            received_at: new Date(c.ms).toISOString(),
+            source_type: 'syslog',
+            tenant: c.tenant,
+            source: {
+              adapter: src.adapter,
+              transport: src.transport,
+              peer_address: src.peerAddress,
+              peer_port: src.peerPort,
+              tls: {
+                subject_cn: src.tls!.subjectCn,
+                sans: src.tls!.sans,
+                fingerprint256: src.tls!.fingerprint256,
+              },
+            },
+            syslog:
+              h === null
+                ? null
+                : {
+                    format: h.format,
+                    facility: h.facility,
+                    severity: h.severity,
+                    timestamp: h.timestamp,
+                    hostname: h.hostname,
+                    app_name: h.appName,
+                    proc_id: h.procId,
+                    msg_id: h.msgId,
+                    structured_data: h.structuredData,
+                    msg_offset: h.msgOffset,
+                  },
+            marks: c.marks,
+            parse_error: c.parseError,
+            original_size: c.originalSize,
+            payload_encoding: utf8 ? 'utf8' : 'base64',
+            payload: c.payload.toString(utf8 ? 'utf8' : 'base64'),
+          });
+          expect(wire.toString('utf8')).toBe(expected);
+        },
+      ),
+      { numRuns: 3000 },
+    );
   });
 
   it('encodes large payloads and many events in a row without overlapping values', () => {
