@@ -369,7 +369,7 @@ try {
     rows,
     notes: [
       `fastest pool setting here: ${top.v.name} (median ${Math.round(top.m.eventsPerS)} events/s); least CPU per record: ${cheapest.v.name} (${cheapest.m.cpuSPerMillion.toFixed(1)} s per million)`,
-      'events/s = records / wall time from the first lease to the last delivery report (acks=all); the broker end offsets confirm the count (delivered_on_broker)',
+      'events/s = records / wall time from the first lease until every lease resolved (delivered with acks=all); the broker end offsets confirm the count (delivered_on_broker)',
       'cpu_s_per_million: CPU of the producing process (all threads, incl. librdkafka) per million records; for Java it is the whole JVM run (start-up and JIT included)',
       'ProducerPerformance sends the records with a null key (sticky partitioner); ours are keyed by host (key hashing onto 12 partitions)',
       'broker, producer and this script share 2 cores that other work also used: figures are noisy; compare rows of one run',
