@@ -21,7 +21,9 @@
  *
  * Environment: SIEM_BENCH_MESSAGES (1000000), SIEM_BENCH_CONNECTIONS (4), SIEM_BENCH_ROUNDS (1; the
  * best round counts), SIEM_BENCH_PROFILE (1: always profile ours; 0: never), SIEM_BENCH_ONLY (run only
- * the contenders whose name holds it, no report), SIEM_BENCH_GATEWAY_NODE_ARGS (node flags for ours).
+ * the contenders whose name holds it, no report), SIEM_BENCH_GATEWAY_NODE_ARGS (node flags for ours),
+ * SIEM_BENCH_GATEWAY_ENV (space-separated NAME=value settings for ours, e.g.
+ * "SIEM_KAFKA__PRODUCER__POOL_SIZE=2": other SIEM_ variables of this shell are not passed on).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
@@ -67,6 +69,12 @@ const ROUNDS = Number(process.env.SIEM_BENCH_ROUNDS ?? 1);
 const PROFILE = process.env.SIEM_BENCH_PROFILE; // '1' always, '0' never, unset: when ours is slower
 /** Extra node flags for the gateway (experiments: `--max-semi-space-size=64`, …). */
 const GATEWAY_NODE_ARGS = (process.env.SIEM_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+const GATEWAY_ENV: Record<string, string> = Object.fromEntries(
+  (process.env.SIEM_BENCH_GATEWAY_ENV ?? '')
+    .split(' ')
+    .filter((a) => a.includes('='))
+    .map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]),
+);
 const PER_CONNECTION = Math.ceil(MESSAGES / CONNECTIONS);
 const TOTAL = PER_CONNECTION * CONNECTIONS;
 const PARTITIONS = 12;
@@ -180,6 +188,7 @@ function gatewayContender(brokers: string, loadFile: string, profileDir: string 
           SIEM_ADAPTERS__SYSLOG_TCP__PORT: String(PORTS.syslog),
           SIEM_API__HOST: '127.0.0.1',
           SIEM_API__PORT: String(PORTS.api),
+          ...GATEWAY_ENV,
         }),
         stdio: ['ignore', 'pipe', 'pipe'],
       });
