@@ -186,4 +186,37 @@ describe('KafkaProducerPool against the real broker', () => {
     expect(isRetriable(err)).toBe(true);
     expect((err as SiemError).details).toMatchObject({ total: 10, reason: 'unknown_topic' });
   });
+
+  it('dead-letters a record larger than the whole local queue instead of waiting for room forever', async () => {
+    const small = options({
+      topics: {
+        raw: { name: `test.raw-queue.${suffix}`, partitions: 1 },
+        dlq: { name: `test.dlq-queue.${suffix}`, partitions: 1 },
+      },
+    });
+    topics.push(
+      ...(await ensureTopics(small, [
+        { name: small.topics.raw.name, partitions: 1, replicationFactor: 1, config: {} },
+        { name: small.topics.dlq.name, partitions: 1, replicationFactor: 1, config: {} },
+      ])),
+    );
+    // The local queue holds 1 MiB; librdkafka would take a 2 MiB record (its limit is 4 MiB) if it fit.
+    const pool = new KafkaProducerPool({
+      kafka: { ...small, producer: { ...small.producer, queue_max_kbytes: 1024 } },
+      logger: silentLogger,
+    });
+    await pool.connect();
+    await pool.writeBatch([
+      ...records(2, 1),
+      { key: 'host-huge', value: Buffer.alloc(2 * 1024 * 1024, 0x62) },
+    ]);
+    await pool.close();
+    const dead = await consume(small.topics.dlq.name, 1);
+    expect(dead).toHaveLength(1);
+    const headers = Object.assign({}, ...(dead[0]!.headers ?? [])) as Record<string, Buffer>;
+    expect(String(headers['siem-dlq-reason'])).toBe('too_large');
+    expect(String(headers['siem-dlq-truncated'])).toBe('true');
+    expect(dead[0]!.value!.length).toBe(1024 * 1024 - 4096);
+    expect(await consume(small.topics.raw.name, 2)).toHaveLength(2);
+  });
 });

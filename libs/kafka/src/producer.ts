@@ -37,6 +37,10 @@ const metrics = {
     help: 'Records sent to the dead-letter topic, by reason.',
     labelNames: ['reason'],
   }),
+  deadLetterDropped: counter({
+    name: 'siem_kafka_dead_letter_dropped_total',
+    help: 'Dead-letter records the dead-letter topic itself refused as too large (dropped, logged).',
+  }),
   queueFull: counter({
     name: 'siem_kafka_queue_full_total',
     help: 'Times the local librdkafka queue was full and production waited for deliveries.',
@@ -260,7 +264,15 @@ export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
       metrics.delivered.inc({ topic }, records.length - tooLarge.length);
       metrics.deliveredBytes.inc({ topic }, bytes);
     }
-    if (tooLarge.length > 0) await this.#deadLetter(topic, tooLarge);
+    if (tooLarge.length > 0 && topic === this.#dlqTopic) {
+      // The dead-letter topic refused a dead letter (its max.message.bytes is below the producer's):
+      // sending it there again would loop. Counted and logged; the configuration needs fixing.
+      metrics.deadLetterDropped.inc(tooLarge.length);
+      this.#logger.error(
+        { records: tooLarge.length, topic, bytes: tooLarge.map((f) => f.record.value.length) },
+        'the dead-letter topic refused records as too large: dropped; raise its max.message.bytes',
+      );
+    } else if (tooLarge.length > 0) await this.#deadLetter(topic, tooLarge);
     if (retriable.length > 0 || job.unattributed !== null) {
       const first = retriable[0] ?? job.unattributed!;
       const reason = reasonOf(first.code);
@@ -279,7 +291,8 @@ export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
     error: string,
     sourceTopic: string,
   ): Promise<void> {
-    const limit = this.#options.producer.max_message_bytes - 4096;
+    const p = this.#options.producer;
+    const limit = Math.min(p.max_message_bytes, p.queue_max_kbytes * 1024) - 4096;
     const fitted = records.map((r) =>
       r.value.length <= limit ? r : { key: r.key, value: r.value.subarray(0, limit) },
     );
@@ -303,6 +316,7 @@ export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
   async close(timeoutMs = 10_000): Promise<void> {
     this.#stopProbe();
     const producers = this.#producers.splice(0);
+    for (const p of producers) p.setPollInterval(0); // no poll may race the disconnect
     await Promise.all(
       producers.map(
         (p) =>
@@ -394,7 +408,17 @@ export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
       return true;
     } catch (err) {
       const code = (err as rdkafka.LibrdKafkaError).code;
-      if (code === ERR.ERR__QUEUE_FULL) return false;
+      if (code === ERR.ERR__QUEUE_FULL) {
+        // A record larger than the whole local queue would wait for room forever: it can never fit.
+        if (record.value.length <= this.#options.producer.queue_max_kbytes * 1024) return false;
+        job.failures.push({
+          record,
+          code: ERR.ERR_MSG_SIZE_TOO_LARGE,
+          message: 'larger than the local queue',
+        });
+        metrics.deliveryErrors.inc({ reason: 'too_large' });
+        return true;
+      }
       metrics.deliveryErrors.inc({ reason: reasonOf(code) });
       job.failures.push({ record, code, message: (err as Error).message });
       return true;
@@ -430,7 +454,8 @@ export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
       new Promise((resolve) => {
         try {
           p.flush(250, (err) => {
-            if (!err) resolve(true);
+            // A producer closed meanwhile may have dropped error reports not yet dispatched.
+            if (!err) resolve(this.#producers.includes(p));
             else if (this.#producers.includes(p)) setTimeout(() => resolve(flushOne(p)), 50);
             else resolve(false);
           });
