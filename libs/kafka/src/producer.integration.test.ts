@@ -63,6 +63,34 @@ function records(n: number, hosts: number, size = 200): BufferRecord[] {
   }));
 }
 
+/** Options for a raw/dead-letter topic pair of one partition each, created for this test alone. */
+async function ownTopics(name: string, rawConfig: Record<string, string> = {}): Promise<KafkaOptions> {
+  const o = options({
+    topics: {
+      raw: { name: `test.raw-${name}.${suffix}`, partitions: 1 },
+      dlq: { name: `test.dlq-${name}.${suffix}`, partitions: 1 },
+    },
+  });
+  topics.push(
+    ...(await ensureTopics(o, [
+      { name: o.topics.raw.name, partitions: 1, replicationFactor: 1, config: rawConfig },
+      { name: o.topics.dlq.name, partitions: 1, replicationFactor: 1, config: {} },
+    ])),
+  );
+  return o;
+}
+
+/** The one record on a dead-letter topic, with its headers as strings. */
+async function deadLetter(
+  topic: string,
+): Promise<{ message: rdkafka.Message; headers: Record<string, string> }> {
+  const dead = await consume(topic, 1);
+  expect(dead).toHaveLength(1);
+  const headers: Record<string, string> = {};
+  for (const h of dead[0]!.headers ?? []) for (const [k, v] of Object.entries(h)) headers[k] = String(v);
+  return { message: dead[0]!, headers };
+}
+
 describe('KafkaProducerPool against the real broker', () => {
   const opts = options();
   afterAll(async () => {
@@ -125,46 +153,26 @@ describe('KafkaProducerPool against the real broker', () => {
     const big: BufferRecord = { key: 'host-big', value: Buffer.alloc(200 * 1024, 0x61) };
     await pool.writeBatch([...records(3, 1), big]);
     await pool.close();
-    const dead = await consume(opts.topics.dlq.name, 1);
-    expect(dead).toHaveLength(1);
-    const headers = Object.assign({}, ...(dead[0]!.headers ?? [])) as Record<string, Buffer>;
-    expect(String(headers['siem-dlq-reason'])).toBe('too_large');
-    expect(String(headers['siem-dlq-original-size'])).toBe(String(200 * 1024));
-    expect(String(headers['siem-dlq-truncated'])).toBe('true');
-    expect(String(dead[0]!.key)).toBe('host-big');
+    const { message, headers } = await deadLetter(opts.topics.dlq.name);
+    expect(headers['siem-dlq-reason']).toBe('too_large');
+    expect(headers['siem-dlq-original-size']).toBe(String(200 * 1024));
+    expect(headers['siem-dlq-truncated']).toBe('true');
+    expect(String(message.key)).toBe('host-big');
   });
 
   it('traces a record the broker refuses as too large to the dead-letter topic and delivers the rest', async () => {
     // librdkafka lets a 100 kB record through (its own limit is 4 MiB); the topic takes 20 kB at most,
     // so the refusal comes back as a delivery report, not as an exception at produce time.
-    const tight = options({
-      topics: {
-        raw: { name: `test.raw-tight.${suffix}`, partitions: 1 },
-        dlq: { name: `test.dlq-tight.${suffix}`, partitions: 1 },
-      },
-    });
-    topics.push(
-      ...(await ensureTopics(tight, [
-        {
-          name: tight.topics.raw.name,
-          partitions: 1,
-          replicationFactor: 1,
-          config: { 'max.message.bytes': '20000' },
-        },
-        { name: tight.topics.dlq.name, partitions: 1, replicationFactor: 1, config: {} },
-      ])),
-    );
+    const tight = await ownTopics('tight', { 'max.message.bytes': '20000' });
     const pool = new KafkaProducerPool({ kafka: tight, logger: silentLogger });
     await pool.connect();
     await pool.writeBatch([{ key: 'host-big', value: randomBytes(100_000) }]);
     await pool.writeBatch(records(5, 1));
     await pool.close();
-    const dead = await consume(tight.topics.dlq.name, 1);
-    expect(dead).toHaveLength(1);
-    const headers = Object.assign({}, ...(dead[0]!.headers ?? [])) as Record<string, Buffer>;
-    expect(String(headers['siem-dlq-reason'])).toBe('too_large');
-    expect(String(headers['siem-dlq-original-size'])).toBe('100000');
-    expect(String(dead[0]!.key)).toBe('host-big');
+    const { message, headers } = await deadLetter(tight.topics.dlq.name);
+    expect(headers['siem-dlq-reason']).toBe('too_large');
+    expect(headers['siem-dlq-original-size']).toBe('100000');
+    expect(String(message.key)).toBe('host-big');
     expect(await consume(tight.topics.raw.name, 5)).toHaveLength(5);
   });
 
@@ -188,18 +196,7 @@ describe('KafkaProducerPool against the real broker', () => {
   });
 
   it('dead-letters a record larger than the whole local queue instead of waiting for room forever', async () => {
-    const small = options({
-      topics: {
-        raw: { name: `test.raw-queue.${suffix}`, partitions: 1 },
-        dlq: { name: `test.dlq-queue.${suffix}`, partitions: 1 },
-      },
-    });
-    topics.push(
-      ...(await ensureTopics(small, [
-        { name: small.topics.raw.name, partitions: 1, replicationFactor: 1, config: {} },
-        { name: small.topics.dlq.name, partitions: 1, replicationFactor: 1, config: {} },
-      ])),
-    );
+    const small = await ownTopics('queue');
     // The local queue holds 1 MiB; librdkafka would take a 2 MiB record (its limit is 4 MiB) if it fit.
     const pool = new KafkaProducerPool({
       kafka: { ...small, producer: { ...small.producer, queue_max_kbytes: 1024 } },
@@ -211,12 +208,10 @@ describe('KafkaProducerPool against the real broker', () => {
       { key: 'host-huge', value: Buffer.alloc(2 * 1024 * 1024, 0x62) },
     ]);
     await pool.close();
-    const dead = await consume(small.topics.dlq.name, 1);
-    expect(dead).toHaveLength(1);
-    const headers = Object.assign({}, ...(dead[0]!.headers ?? [])) as Record<string, Buffer>;
-    expect(String(headers['siem-dlq-reason'])).toBe('too_large');
-    expect(String(headers['siem-dlq-truncated'])).toBe('true');
-    expect(dead[0]!.value!.length).toBe(1024 * 1024 - 4096);
+    const { message, headers } = await deadLetter(small.topics.dlq.name);
+    expect(headers['siem-dlq-reason']).toBe('too_large');
+    expect(headers['siem-dlq-truncated']).toBe('true');
+    expect(message.value!.length).toBe(1024 * 1024 - 4096);
     expect(await consume(small.topics.raw.name, 2)).toHaveLength(2);
   });
 });
