@@ -172,7 +172,7 @@ describe('all role: syslog → buffer → normalizers → embedded TimescaleDB, 
       'tcp',
       'sudo',
       'authpriv.notice',
-      `   carol : TTY=pts/1 ; PWD=/home/carol ; USER=root ; COMMAND=/usr/bin/id ${marker}`,
+      `   carol : TTY=pts/1 ; PWD=/srv/carol ; USER=root ; COMMAND=/usr/bin/id ${marker}`,
     );
 
     const winHost = `WIN-${marker}`;

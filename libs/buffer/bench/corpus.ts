@@ -76,7 +76,7 @@ function line(ms: number): Line {
     }
     case 1:
       return {
-        text: `<85>${t} ${host} sudo:    ${pick(users)} : TTY=pts/${rnd(9)} ; PWD=/home/${pick(users)} ; USER=root ; COMMAND=/usr/bin/systemctl restart ${pick(['nginx', 'postgresql', 'sshd', 'docker'])}`,
+        text: `<85>${t} ${host} sudo:    ${pick(users)} : TTY=pts/${rnd(9)} ; PWD=/srv/${pick(users)} ; USER=root ; COMMAND=/usr/bin/systemctl restart ${pick(['nginx', 'postgresql', 'sshd', 'docker'])}`,
         host,
         app: 'sudo',
         pid: null,

@@ -115,7 +115,7 @@ function corpus(n: number): Corpus {
       kind = 'sudo';
       const stamp = `${MONTHS[t.getUTCMonth()]} ${String(t.getUTCDate()).padStart(2, ' ')} ${iso.slice(11, 19)}`;
       payload = Buffer.from(
-        `<85>${stamp} ${host} sudo:    ${user} : TTY=pts/${h % 8} ; PWD=/home/${user} ; USER=root ; COMMAND=/usr/bin/systemctl restart app${i % 40}`,
+        `<85>${stamp} ${host} sudo:    ${user} : TTY=pts/${h % 8} ; PWD=/srv/${user} ; USER=root ; COMMAND=/usr/bin/systemctl restart app${i % 40}`,
       );
     } else if (r < 0.6) {
       kind = 'cef';

@@ -128,7 +128,7 @@ describe('sshd / sudo / PAM', () => {
     expect(ev.attrs).toMatchObject({
       target_user: 'root',
       command: '/usr/bin/systemctl restart nginx',
-      cwd: '/home/alice',
+      cwd: '/srv/alice',
     });
     expect(ev.message?.startsWith('alice :')).toBe(true);
   });
