@@ -178,16 +178,22 @@ export function writeJsonString(src: Uint8Array, dst: Uint8Array, at: number): n
       dst[at++] = b;
       continue;
     }
-    dst[at++] = 0x5c;
-    dst[at++] = e;
-    if (e === 0x75) {
-      dst[at++] = 0x30;
-      dst[at++] = 0x30;
-      dst[at++] = HEX_LOWER[b >>> 4]!;
-      dst[at++] = HEX_LOWER[b & 0x0f]!;
-    }
+    at = putEscape(dst, at, b, e);
   }
   dst[at++] = 0x22;
+  return at;
+}
+
+/** The escape of character `c` (below 0x80), whose ESCAPE entry is `e`: `\n`, `\"`, `\u001b`, … */
+function putEscape(dst: Uint8Array, at: number, c: number, e: number): number {
+  dst[at++] = 0x5c;
+  dst[at++] = e;
+  if (e === 0x75) {
+    dst[at++] = 0x30;
+    dst[at++] = 0x30;
+    dst[at++] = HEX_LOWER[c >>> 4]!;
+    dst[at++] = HEX_LOWER[c & 0x0f]!;
+  }
   return at;
 }
 
@@ -245,14 +251,7 @@ function putString(text: string | null, at: number): number {
       slab[at++] = c;
       continue;
     }
-    slab[at++] = 0x5c;
-    slab[at++] = e;
-    if (e === 0x75) {
-      slab[at++] = 0x30;
-      slab[at++] = 0x30;
-      slab[at++] = HEX_LOWER[c >>> 4]!;
-      slab[at++] = HEX_LOWER[c & 0x0f]!;
-    }
+    at = putEscape(slab, at, c, e);
   }
   slab[at++] = 0x22;
   return at;
