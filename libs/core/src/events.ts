@@ -78,6 +78,8 @@ export interface RawEventInput {
   payload: Buffer;
   /** An id to reuse (replays); a new UUIDv7 when absent. */
   id?: string;
+  /** Whether the payload is well-formed UTF-8, when the caller has already checked (else checked here). */
+  utf8?: boolean;
 }
 
 function sourceJson(source: SourceInfo): string {
@@ -284,7 +286,7 @@ export class RawEventEncoder {
       this.#lastIso = new Date(input.receivedAtMs).toISOString();
     }
     const payload = input.payload;
-    const utf8 = payload.length === 0 || isUtf8(payload);
+    const utf8 = input.utf8 ?? (payload.length === 0 || isUtf8(payload));
     const marks = input.marks === null || input.marks.length === 0 ? NO_MARKS : JSON.stringify(input.marks);
     const h = input.syslog;
     const sd = h === null || h.structuredData === null ? null : JSON.stringify(h.structuredData);
