@@ -8,15 +8,11 @@
  * is "mid-batch" when the database holds more rows than the group has committed offsets for; the
  * test checks that it does, and kills again later if a kill happened to fall between two batches.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   committedOffsets,
   countEvents,
   createScratchDatabase,
-  deleteTopics,
   endOffsets,
   logSummary,
   metricSum,
@@ -25,7 +21,6 @@ import {
   scrapeMetrics,
   stackUrls,
   startRoleProcess,
-  uniqueSuffix,
   waitForCommitted,
   waitForEvents,
   waitUntil,
@@ -33,6 +28,7 @@ import {
 import { afterAll, describe, expect, it } from 'vitest';
 import { syslogRecords } from './testing/load.js';
 import { normalizerEnv } from './testing/normalizer-env.js';
+import { normalizerScenario } from './testing/scenario.js';
 
 const brokers = stackUrls.kafkaBrokers;
 const API_PORT = 28201;
@@ -41,22 +37,13 @@ const PARTITIONS = 4;
 const BATCH = 5_000;
 
 describe('normalizer role: a consumer killed mid-batch and restarted', () => {
-  const id = uniqueSuffix();
-  const topics = {
-    raw: `norm-kill.raw.${id}`,
-    dlq: `norm-kill.dlq.${id}`,
-    normalized: `norm-kill.norm.${id}`,
-  };
-  const group = `norm-kill-${id}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'siem-norm-kill-'));
+  const { topics, group, dataDir, release } = normalizerScenario('norm-kill');
   let db: { url: string; drop(): Promise<void> } | null = null;
   let proc: RoleProcess | null = null;
 
   afterAll(async () => {
-    await proc?.stop('SIGKILL');
+    await release(proc);
     await db?.drop();
-    await deleteTopics(brokers, Object.values(topics));
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('loses nothing and stores nothing twice', async () => {

@@ -5,7 +5,7 @@
  * no loss, no duplicate. The database is an instance of this test's own (PostgreSQL 15 on a port of
  * its own), never the shared stack's.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,7 +13,6 @@ import {
   committedOffsets,
   countEvents,
   createPostgresService,
-  deleteTopics,
   endOffsets,
   logSummary,
   metricSum,
@@ -23,7 +22,6 @@ import {
   stackPaths,
   stackUrls,
   startRoleProcess,
-  uniqueSuffix,
   waitForCommitted,
   waitForEvents,
   waitUntil,
@@ -31,6 +29,7 @@ import {
 import { afterAll, describe, expect, it } from 'vitest';
 import { syslogRecords } from './testing/load.js';
 import { normalizerEnv } from './testing/normalizer-env.js';
+import { normalizerScenario } from './testing/scenario.js';
 
 const brokers = stackUrls.kafkaBrokers;
 const PG_PORT = 28100;
@@ -43,23 +42,14 @@ const LOAD_TICKS = 100;
 const PARTITIONS = 4;
 
 describe('normalizer role: the database down for 30 s under load', () => {
-  const id = uniqueSuffix();
-  const topics = {
-    raw: `norm-outage.raw.${id}`,
-    dlq: `norm-outage.dlq.${id}`,
-    normalized: `norm-outage.norm.${id}`,
-  };
-  const group = `norm-outage-${id}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'siem-norm-outage-'));
+  const { topics, group, dataDir, release } = normalizerScenario('norm-outage');
   const pgService = createPostgresService({ name: SERVICE, port: PG_PORT });
   const url = `postgres://postgres@127.0.0.1:${PG_PORT}/siem`;
   let proc: RoleProcess | null = null;
 
   afterAll(async () => {
-    await proc?.stop('SIGKILL');
+    await release(proc);
     await pgService.down().catch(() => undefined);
-    await deleteTopics(brokers, Object.values(topics));
-    rmSync(dataDir, { recursive: true, force: true });
     rmSync(join(stackPaths.stackDir, SERVICE), { recursive: true, force: true });
     // as root, a stack folder the postgres user cannot reach moves to the temporary directory
     for (const f of readdirSync(tmpdir()).filter((f) => f.startsWith(`siem-stack-${SERVICE}-`))) {

@@ -5,13 +5,9 @@
  * around and after them are stored and the group's offsets reach the end of the partition.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { decodeRawEvent, RawEventEncoder } from '@siem/core';
 import {
   createScratchDatabase,
-  deleteTopics,
   endOffsets,
   logSummary,
   metricSum,
@@ -23,7 +19,6 @@ import {
   scrapeMetrics,
   stackUrls,
   startRoleProcess,
-  uniqueSuffix,
   waitForCommitted,
   waitForEvents,
   waitUntil,
@@ -31,6 +26,7 @@ import {
 import { afterAll, describe, expect, it } from 'vitest';
 import { syslogRecords } from './testing/load.js';
 import { normalizerEnv } from './testing/normalizer-env.js';
+import { normalizerScenario } from './testing/scenario.js';
 
 const brokers = stackUrls.kafkaBrokers;
 const API_PORT = 28301;
@@ -129,18 +125,13 @@ function badRecords(): Bad[] {
 }
 
 describe('normalizer role: records that cannot become rows', () => {
-  const id = uniqueSuffix();
-  const topics = { raw: `norm-dlq.raw.${id}`, dlq: `norm-dlq.dlq.${id}`, normalized: `norm-dlq.norm.${id}` };
-  const group = `norm-dlq-${id}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'siem-norm-dlq-'));
+  const { topics, group, dataDir, release } = normalizerScenario('norm-dlq');
   let db: { url: string; drop(): Promise<void> } | null = null;
   let proc: RoleProcess | null = null;
 
   afterAll(async () => {
-    await proc?.stop('SIGKILL');
+    await release(proc);
     await db?.drop();
-    await deleteTopics(brokers, Object.values(topics));
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('go to the DLQ with the reason and the original record; the partition keeps moving', async () => {

@@ -7,9 +7,7 @@
  * with the normalizer's output for the same record and with facts written down here from the
  * vendors' documentation (independent of the normalizer's code).
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
 import { decodeRawEvent, RawEventEncoder, type SourceType, type SyslogHeader } from '@siem/core';
 import { KafkaProducerPool } from '@siem/kafka';
 import {
@@ -36,6 +34,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { syslogRecords } from './testing/load.js';
 import { normalizerEnv } from './testing/normalizer-env.js';
 import { type Row, rowOf, storedRows } from './testing/rows.js';
+import { normalizerScenario } from './testing/scenario.js';
 
 const brokers = stackUrls.kafkaBrokers;
 const FIXTURES = new URL('../../../libs/normalize/src/fixtures/', import.meta.url);
@@ -258,19 +257,15 @@ const facts: Record<string, Row> = {
 };
 
 describe('normalizer role: siem.raw → normalizers → TimescaleDB', () => {
-  const id = uniqueSuffix();
-  const topics = { raw: `norm-e2e.raw.${id}`, dlq: `norm-e2e.dlq.${id}`, normalized: `norm-e2e.norm.${id}` };
+  const { id, topics, dataDir, release } = normalizerScenario('norm-e2e');
   const schema = `norm_e2e_${id}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'siem-norm-e2e-'));
   let proc: RoleProcess | null = null;
 
   afterAll(async () => {
-    await proc?.stop('SIGKILL');
+    await release(proc);
     await withDb(stackUrls.timescale, (c) => c.query(`drop schema if exists "${schema}" cascade`)).catch(
       () => undefined,
     );
-    await deleteTopics(brokers, Object.values(topics));
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('stores the right rows for syslog, Windows, CloudTrail (a Records batch), Azure and GCP records', async () => {
