@@ -390,6 +390,8 @@ interface Result {
   eventsPerS: number;
   cpuSeconds: number;
   cpuSPerMillion: number;
+  /** The broker's CPU seconds per million events over the same interval: what the records cost it. */
+  brokerCpuSPerMillion: number;
   peakRssMiB: number;
   meanRecordBytes: number;
   generatorSent: number | null;
@@ -411,6 +413,8 @@ async function measure(c: Contender): Promise<Result> {
     await sleep(1_000);
     const cpuAt = () => r.pids.reduce((a, pid) => a + processCpuSeconds(pid), 0);
     const cpu0 = r.pids.length > 0 ? cpuAt() : 0;
+    const brokerCpu0 = processCpuSeconds(brokerPid);
+    let brokerCpu = 0;
     const threads0 = r.pids.length > 0 ? threadCpuSeconds(r.pids[0]!) : new Map<string, number>();
     let threads1 = threads0;
     const t0 = performance.now();
@@ -439,6 +443,7 @@ async function measure(c: Contender): Promise<Result> {
       if (now !== count) {
         count = now;
         lastChange = performance.now();
+        brokerCpu = processCpuSeconds(brokerPid) - brokerCpu0;
       }
       if (count >= TOTAL) break;
       if (generatorDone && performance.now() - lastChange > 15_000) break; // something was lost
@@ -462,6 +467,7 @@ async function measure(c: Contender): Promise<Result> {
       eventsPerS: count / seconds,
       cpuSeconds: cpu,
       cpuSPerMillion: (cpu / count) * 1e6,
+      brokerCpuSPerMillion: (brokerCpu / count) * 1e6,
       peakRssMiB: rss,
       meanRecordBytes: await meanRecordBytes(brokers, topic, PARTITIONS),
       generatorSent: sent,
@@ -474,7 +480,7 @@ async function measure(c: Contender): Promise<Result> {
     };
     log(
       `${c.name}: ${count} events in ${seconds.toFixed(1)} s = ${Math.round(result.eventsPerS)} events/s, ` +
-        `${result.cpuSPerMillion.toFixed(1)} CPU s/M, peak RSS ${rss} MiB; CPU s by thread ${JSON.stringify(result.threads)}`,
+        `${result.cpuSPerMillion.toFixed(1)} CPU s/M (broker ${result.brokerCpuSPerMillion.toFixed(1)}), peak RSS ${rss} MiB; CPU s by thread ${JSON.stringify(result.threads)}`,
     );
     return result;
   } finally {
@@ -517,6 +523,8 @@ const settings: ProducerSettings = {
 const loggen = await fetchLoggen();
 const sng = await fetchSyslogNg();
 const startedBroker = await broker.up();
+const brokerPid = (await broker.status()).pid ?? 0;
+if (brokerPid === 0) throw new Error('the benchmark broker answers but its process is not known');
 const probe = await BrokerProbe.open(brokers);
 const load = loadAvgText();
 
@@ -621,6 +629,7 @@ async function compare(
     delivered: r.delivered,
     seconds: Math.round(r.seconds * 10) / 10,
     cpu_s_per_million: Math.round(r.cpuSPerMillion * 10) / 10,
+    broker_cpu_s_per_million: Math.round(r.brokerCpuSPerMillion * 10) / 10,
     peak_rss_mib: r.peakRssMiB,
     record_bytes: r.meanRecordBytes,
     ours_ratio: r === ours ? 1 : ratio(ours.eventsPerS, r.eventsPerS),
@@ -649,6 +658,7 @@ async function compare(
       `ours vs the broker limit: ${ratio(ours.eventsPerS, limit.eventsPerS)}× of kafka-producer-perf-test`,
       'events_per_s: records on the broker (sum of end offsets) / time from the start of loggen until the last record arrived',
       'cpu_s_per_million: utime+stime of the contender process (all threads) over the same interval; ProducerPerformance: the whole JVM (start-up included)',
+      "broker_cpu_s_per_million: utime+stime of the Kafka broker process until the last record arrived: what each contender's records cost the broker",
       'peak_rss_mib: VmHWM of the contender process; ours runs with its default 1,000,000-event memory ring',
       'record_bytes: mean value size of a sample of the records each contender wrote',
       `loggen, the contender and the broker share the machine's cores; load average before: ${load}, after: ${loadAfter}`,
