@@ -49,6 +49,12 @@ export interface StreamConnection<R extends string = StreamCloseReason> {
  *
  * Backpressure: when the intake answers `pause` to an offer, every socket of the listener is paused
  * (new ones start paused) until the intake's resume callback; the paused time is counted.
+ *
+ * Fair turns: a connection reads one chunk per turn of the event loop. After a chunk it is paused and
+ * resumed in the check phase of the same turn, with every other connection that read one. Without this,
+ * libuv reads up to 32 chunks of 64 KiB from each readable socket in one go, so a burst on a few
+ * connections held the loop for 100–200 ms per turn: the producer's delivery rounds, which need a few
+ * turns each, the API and the health checks all waited that long (bench/results/gateway-comparison.md).
  */
 export abstract class StreamListener<
   R extends string,
@@ -63,6 +69,9 @@ export abstract class StreamListener<
   protected readonly connections = new Set<C>();
   #paused = false;
   #pausedAt = 0;
+  /** Sockets paused after reading their chunk of this turn, resumed by `#turnEnd`. */
+  #turnPaused: Socket[] = [];
+  #turnEndScheduled = false;
   #unsubscribeResume: (() => void) | null = null;
   /** How long a closing connection may take to flush what was written to it; 0: destroyed at once. */
   protected closeGraceMs = 0;
@@ -257,7 +266,7 @@ export abstract class StreamListener<
       socket.setTimeout(o.idle_timeout_ms);
       socket.on('timeout', () => this.close(conn, 'idle_timeout'));
     }
-    socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
+    socket.on('data', (chunk: Buffer) => this.#read(conn, chunk));
     socket.on('end', () => {
       this.ended(conn);
       conn.closeReason ??= 'normal';
@@ -274,6 +283,30 @@ export abstract class StreamListener<
     });
     if (this.#paused) socket.pause();
   }
+
+  /** One chunk of a connection: passed on, then the socket rests until the end of this turn. */
+  #read(conn: C, chunk: Buffer): void {
+    this.onData(conn, chunk);
+    const socket = conn.socket;
+    // paused already: the intake asked for a pause (every socket waits for its resume), or closed
+    if (socket.destroyed || socket.isPaused()) return;
+    socket.pause();
+    this.#turnPaused.push(socket);
+    if (!this.#turnEndScheduled) {
+      this.#turnEndScheduled = true;
+      setImmediate(this.#turnEnd);
+    }
+  }
+
+  /** The check phase of a turn in which connections read: they may read again in the next one. */
+  readonly #turnEnd = (): void => {
+    this.#turnEndScheduled = false;
+    const sockets = this.#turnPaused;
+    this.#turnPaused = [];
+    // During an intake pause every socket waits for #resumeAll; a stopping listener reads no more.
+    if (this.#paused || this.state !== 'running') return;
+    for (const s of sockets) if (!s.destroyed) s.resume();
+  };
 
   /** Offers a batch; `pause` pauses every socket of the listener. */
   protected override offer(records: BufferRecord[]): OfferResult {

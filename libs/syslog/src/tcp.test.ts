@@ -77,6 +77,43 @@ describe('syslog TCP listener', () => {
     expect(intake.batches).toBeLessThan(50);
   });
 
+  it('reads one chunk per connection per turn of the event loop, so a burst cannot hold the loop', async () => {
+    const intake = new MemoryIntake();
+    const { port } = await listener(intake);
+    // which turn of the loop each batch (one per read) was offered in, and from which connection
+    let turn = 0;
+    let ticking = true;
+    const tick = () => {
+      turn++;
+      if (ticking) setImmediate(tick);
+    };
+    tick();
+    const reads: string[] = [];
+    const offer = intake.offer.bind(intake);
+    intake.offer = (records) => {
+      reads.push(`${turn} ${records[0]!.key}`);
+      return offer(records);
+    };
+    const lines = 20_000;
+    const a = await client(port);
+    const b = await client(port);
+    const burst = (host: string) =>
+      Array.from(
+        { length: lines },
+        (_, i) => `<13>Jan 18 11:07:53 ${host} app: line ${i} ${'x'.repeat(80)}\n`,
+      ).join('');
+    try {
+      a.write(burst('host-a'));
+      b.write(burst('host-b'));
+      await intake.waitFor(2 * lines);
+    } finally {
+      ticking = false;
+    }
+    // about 2 MB per connection: dozens of reads each, spread over as many turns
+    expect(reads.length).toBeGreaterThan(20);
+    expect(new Set(reads).size).toBe(reads.length);
+  });
+
   it('a lying octet count closes only that connection, counted', async () => {
     const intake = new MemoryIntake();
     const { s, port } = await listener(intake);
