@@ -303,8 +303,9 @@ export abstract class StreamListener<
     this.#turnEndScheduled = false;
     const sockets = this.#turnPaused;
     this.#turnPaused = [];
-    // During an intake pause every socket waits for #resumeAll; a stopping listener reads no more.
-    if (this.#paused || this.state !== 'running') return;
+    // During an intake pause every socket waits for #resumeAll. A closing socket is resumed too, so
+    // the peer's FIN is read and it closes at once rather than at the end of its grace period.
+    if (this.#paused) return;
     for (const s of sockets) if (!s.destroyed) s.resume();
   };
 
@@ -393,7 +394,10 @@ export abstract class StreamListener<
         ),
     );
     for (const conn of this.connections) {
-      this.drain(conn); // what was read is passed on, not lost
+      // A paused socket may hold a chunk it read ahead (up to its highWaterMark): read() hands it to
+      // #read like any 'data' event. Then what was read is passed on, not lost.
+      while (!conn.socket.destroyed && conn.socket.read() !== null);
+      this.drain(conn);
       this.close(conn, 'shutdown');
     }
     if (this.#paused) this.#endPause();
