@@ -658,7 +658,7 @@ async function compare(
       `ours vs the broker limit: ${ratio(ours.eventsPerS, limit.eventsPerS)}× of kafka-producer-perf-test`,
       'events_per_s: records on the broker (sum of end offsets) / time from the start of loggen until the last record arrived',
       'cpu_s_per_million: utime+stime of the contender process (all threads) over the same interval; ProducerPerformance: the whole JVM (start-up included)',
-      "broker_cpu_s_per_million: utime+stime of the Kafka broker process until the last record arrived: what each contender's records cost the broker",
+      "broker_cpu_s_per_million: utime+stime of the Kafka broker process until the last record arrived: what each contender's records cost the broker (with one round, the first contender also pays the broker's warm-up: compare within a run of several rounds)",
       'peak_rss_mib: VmHWM of the contender process; ours runs with its default 1,000,000-event memory ring',
       'record_bytes: mean value size of a sample of the records each contender wrote',
       `loggen, the contender and the broker share the machine's cores; load average before: ${load}, after: ${loadAfter}`,
