@@ -41,7 +41,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { validateOrThrow } from '@siem/config';
 import { nodeArgsFor, RawEventEncoder } from '@siem/core';
 import { ensureTopics, type KafkaOptions, kafkaOptionsSchema, topicDefinitions } from '@siem/kafka';
-import { childEnv, createKafkaService, run, stackPaths } from '@siem/local-stack';
+import { childEnv, createKafkaService, run, stackPaths, writePayloadFile } from '@siem/local-stack';
 import { writeBenchReport } from '@siem/observability';
 import { parseSyslogHeader } from '@siem/syslog';
 import rdkafka from 'node-rdkafka';
@@ -544,25 +544,21 @@ try {
     'default',
   );
   const payloadFile = join(work, 'payload.txt');
-  writeFileSync(
+  writePayloadFile(
     payloadFile,
-    `${lines
-      .map((l) => {
-        const payload = Buffer.from(l);
-        const { header } = parseSyslogHeader(payload, { receivedAtMs: Date.now() });
-        return encoder
-          .encode({
-            receivedAtMs: Date.now(),
-            sourceType: 'syslog',
-            syslog: header,
-            marks: null,
-            parseError: null,
-            originalSize: payload.length,
-            payload,
-          })
-          .toString();
-      })
-      .join('\n')}\n`,
+    lines.map((l) => {
+      const payload = Buffer.from(l);
+      const { header } = parseSyslogHeader(payload, { receivedAtMs: Date.now() });
+      return encoder.encode({
+        receivedAtMs: Date.now(),
+        sourceType: 'syslog',
+        syslog: header,
+        marks: null,
+        parseError: null,
+        originalSize: payload.length,
+        payload,
+      });
+    }),
   );
 
   const contenders: Contender[] = [
@@ -649,7 +645,8 @@ async function compare(
         lines.reduce((a, l) => a + Buffer.byteLength(l), 0) / lines.length,
       )} B) — through each gateway into one dedicated Kafka ${'4.1.1'} broker (a fresh ${PARTITIONS}-partition ` +
       `topic each, zstd, acks=all, idempotent producer, linger.ms=${settings.lingerMs}, batch.size=${settings.batchBytes}; ` +
-      `records are JSON with the parsed header and the raw message, keyed by host). Kafka's ` +
+      `records carry the parsed header and the raw message, keyed by host: one JSON object from rsyslog and ` +
+      `syslog-ng, ours a raw event of version 2 — a JSON envelope line, then the message's bytes). Kafka's ` +
       `ProducerPerformance sends ${TOTAL.toLocaleString('en')} of our raw-event records with the same settings: ` +
       `the broker's limit here. Command: npm run bench:gateways`,
     rows,

@@ -7,6 +7,7 @@ export {
   kafkaService,
   type ProducerPerformanceRun,
   producerPerformanceArgs,
+  writePayloadFile,
 } from './kafka.js';
 export { fetchLoggen, type Loggen } from './loggen.js';
 export * from './paths.js';

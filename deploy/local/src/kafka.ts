@@ -42,12 +42,25 @@ export async function fetchKafkaJars(): Promise<boolean> {
   return true;
 }
 
+/*
+ * Between the records of a ProducerPerformance payload file. Not a line feed: a raw-event record is its
+ * envelope's line, a line feed, then the payload. ProducerPerformance reads the file as UTF-8 text.
+ */
+const PAYLOAD_DELIMITER = '\u001e';
+
+/** Writes `records` (well-formed UTF-8, none holding the delimiter) as a ProducerPerformance payload file. */
+export function writePayloadFile(file: string, records: readonly Buffer[]): void {
+  const bad = records.findIndex((r) => r.includes(PAYLOAD_DELIMITER.charCodeAt(0)));
+  if (bad >= 0) throw new Error(`record ${bad} holds the payload file's delimiter (0x1e)`);
+  writeFileSync(file, records.map((r) => r.toString('utf8')).join(PAYLOAD_DELIMITER));
+}
+
 /** A run of Kafka's ProducerPerformance (kafka-producer-perf-test). */
 export interface ProducerPerformanceRun {
   brokers: string;
   topic: string;
   records: number;
-  /** The records: the lines of a file, or random ones of a size. */
+  /** The records: those of a file written by writePayloadFile, or random ones of a size. */
   payload: { file: string } | { recordSize: number };
   lingerMs: number;
   batchBytes: number;
@@ -68,7 +81,7 @@ export function producerPerformanceArgs(r: ProducerPerformanceRun): string[] {
     '--num-records',
     String(r.records),
     ...('file' in r.payload
-      ? ['--payload-file', r.payload.file]
+      ? ['--payload-file', r.payload.file, '--payload-delimiter', PAYLOAD_DELIMITER]
       : ['--record-size', String(r.payload.recordSize)]),
     '--throughput',
     '-1',

@@ -1,14 +1,13 @@
-import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isSiemError } from './errors.js';
 import {
   decodeRawEvent,
   RawEventEncoder,
+  rawEventHeader,
   rawEventMarks,
   type SourceInfo,
   type SyslogHeader,
-  writeJsonString,
 } from './events.js';
 
 const source: SourceInfo = {
@@ -49,7 +48,7 @@ describe('raw event wire format', () => {
     );
     expect(decoded.payload.equals(payload)).toBe(true);
     expect(decoded).toMatchObject({
-      version: 1,
+      version: 2,
       receivedAt: '2026-01-02T03:04:05.006Z',
       tenant: 'acme',
       sourceType: 'syslog',
@@ -59,28 +58,6 @@ describe('raw event wire format', () => {
       syslog: { hostname: 'mymachine', structuredData: { 'exampleSDID@32473': { iut: '3' } }, msgOffset: 48 },
     });
     expect(decoded.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-  });
-
-  it('escapes payload bytes exactly as JSON.stringify escapes the same text', () => {
-    fc.assert(
-      fc.property(
-        fc.string({ unit: 'grapheme', maxLength: 200 }),
-        fc.string({ unit: 'binary-ascii' }),
-        (a, b) => {
-          const text = a + b;
-          const bytes = Buffer.from(text, 'utf8');
-          const out = Buffer.alloc(bytes.length * 6 + 2);
-          const end = writeJsonString(bytes, out, 0);
-          expect(out.subarray(0, end).toString('utf8')).toBe(JSON.stringify(text));
-        },
-      ),
-      { numRuns: 2000 },
-    );
-    // Every control character, quote and backslash, beside multi-byte characters.
-    const all = `${String.fromCharCode(...Array.from({ length: 0x80 }, (_, i) => i))}\u00e9\u20ac\u{1f600}`;
-    const bytes = Buffer.from(all, 'utf8');
-    const out = Buffer.alloc(bytes.length * 6 + 2);
-    expect(out.subarray(0, writeJsonString(bytes, out, 0)).toString('utf8')).toBe(JSON.stringify(all));
   });
 
   it('writes byte for byte what JSON.stringify writes for the same record', () => {
@@ -125,61 +102,96 @@ describe('raw event wire format', () => {
         }),
         (c) => {
           const src: SourceInfo = { ...source, peerAddress: c.peer };
-          const wire = new RawEventEncoder(src, c.tenant).encode({
-            id: c.id,
+          const encoder = new RawEventEncoder(src, c.tenant);
+          const input = {
             receivedAtMs: c.ms,
-            sourceType: 'syslog',
+            sourceType: 'syslog' as const,
             syslog: c.syslog,
             marks: c.marks,
             parseError: c.parseError,
             originalSize: c.originalSize,
             payload: c.payload,
-          });
-          const utf8 = isUtf8(c.payload);
-          const h = c.syslog;
-          const expected = JSON.stringify({
-            v: 1,
-            id: c.id,
-            received_at: new Date(c.ms).toISOString(),
-            source_type: 'syslog',
-            tenant: c.tenant,
-            source: {
-              adapter: src.adapter,
-              transport: src.transport,
-              peer_address: src.peerAddress,
-              peer_port: src.peerPort,
-              tls: {
-                subject_cn: src.tls!.subjectCn,
-                sans: src.tls!.sans,
-                fingerprint256: src.tls!.fingerprint256,
+          };
+          // With an id given (replays) and with a new one: the two ways the encoder writes a record.
+          for (const wire of [encoder.encode({ ...input, id: c.id }), encoder.encode(input)]) {
+            const lf = wire.indexOf(0x0a);
+            const id = JSON.parse(wire.toString('utf8', 0, lf)).id as string;
+            const header = rawEventHeader(
+              {
+                id,
+                receivedAt: new Date(c.ms).toISOString(),
+                tenant: c.tenant,
+                sourceType: 'syslog',
+                source: src,
+                syslog: c.syslog,
+                marks: c.marks,
+                parseError: c.parseError,
+                originalSize: c.originalSize,
               },
-            },
-            syslog:
-              h === null
-                ? null
-                : {
-                    format: h.format,
-                    facility: h.facility,
-                    severity: h.severity,
-                    timestamp: h.timestamp,
-                    hostname: h.hostname,
-                    app_name: h.appName,
-                    proc_id: h.procId,
-                    msg_id: h.msgId,
-                    structured_data: h.structuredData,
-                    msg_offset: h.msgOffset,
-                  },
-            marks: c.marks,
-            parse_error: c.parseError,
-            original_size: c.originalSize,
-            payload_encoding: utf8 ? 'utf8' : 'base64',
-            payload: c.payload.toString(utf8 ? 'utf8' : 'base64'),
-          });
-          expect(wire.toString('utf8')).toBe(expected);
+              c.payload.length,
+            );
+            expect(wire.toString('utf8', 0, lf)).toBe(JSON.stringify(header));
+            expect(wire.subarray(lf + 1).equals(c.payload)).toBe(true);
+            const decoded = decodeRawEvent(wire);
+            expect(decoded.payload.equals(c.payload)).toBe(true);
+            expect(decoded).toMatchObject({
+              id,
+              tenant: c.tenant,
+              syslog: c.syslog,
+              marks: c.marks,
+              source: src,
+            });
+            expect(decoded.parseError).toBe(c.parseError);
+            expect(decoded.originalSize).toBe(c.originalSize);
+          }
         },
       ),
       { numRuns: 3000 },
     );
+  });
+
+  it('keeps its per-format templates right when the format and the millisecond change between events', () => {
+    const encoder = new RawEventEncoder(source, 'acme');
+    const formats = ['rfc5424', 'rfc3164', 'unknown', null] as const;
+    const base = Date.UTC(2026, 10, 23, 12, 0, 0, 0);
+    for (let i = 0; i < 40; i++) {
+      const format = formats[(i * 7) % 4]!;
+      const syslog: SyslogHeader | null =
+        format === null
+          ? null
+          : {
+              format,
+              facility: i % 24,
+              severity: i % 8,
+              timestamp: null,
+              hostname: `h${i}`,
+              appName: null,
+              procId: null,
+              msgId: null,
+              structuredData: null,
+              msgOffset: 3,
+            };
+      const ms = base + Math.floor(i / 3) * 1001;
+      const payload = Buffer.from(`<13>event ${i}`);
+      const input = {
+        receivedAtMs: ms,
+        sourceType: 'syslog' as const,
+        syslog,
+        marks: null,
+        parseError: null,
+      };
+      const wire = encoder.encode({ ...input, originalSize: payload.length, payload });
+      const lf = wire.indexOf(0x0a);
+      const header = JSON.parse(wire.toString('utf8', 0, lf));
+      const event = {
+        ...input,
+        receivedAt: new Date(ms).toISOString(),
+        marks: [],
+        originalSize: payload.length,
+      };
+      const expected = rawEventHeader({ ...event, id: header.id, tenant: 'acme', source }, payload.length);
+      expect(wire.toString('utf8', 0, lf)).toBe(JSON.stringify(expected));
+    }
   });
 
   it('encodes large payloads and many events in a row without overlapping values', () => {
@@ -204,7 +216,7 @@ describe('raw event wire format', () => {
     });
   });
 
-  it('keeps invalid UTF-8 exactly, as base64', () => {
+  it('keeps invalid UTF-8 exactly, after the envelope line', () => {
     const payload = Buffer.from([0x3c, 0x31, 0x3e, 0xff, 0xfe, 0xc3, 0x28, 0x00, 0x41]);
     const encoder = new RawEventEncoder({ ...source, tls: null }, 't');
     const wire = encoder.encode({
@@ -216,18 +228,69 @@ describe('raw event wire format', () => {
       originalSize: payload.length,
       payload,
     });
-    expect(JSON.parse(wire.toString()).payload_encoding).toBe('base64');
+    expect(wire.subarray(wire.indexOf(0x0a) + 1).equals(payload)).toBe(true);
     const decoded = decodeRawEvent(wire);
     expect(decoded.payload.equals(payload)).toBe(true);
     expect(decoded.parseError).toBe('no header');
     expect(decoded.syslog).toBeNull();
   });
 
+  it('still reads version 1, where the payload was a JSON string (UTF-8 text or base64)', () => {
+    const v1 = (payloadEncoding: string, payload: string) =>
+      JSON.stringify({
+        v: 1,
+        id: '01a206e2-ae65-7018-aa5c-aaabb1fe9377',
+        received_at: '2026-11-23T05:30:48.805Z',
+        source_type: 'syslog',
+        tenant: 'default',
+        source: {
+          adapter: 'syslog_tcp',
+          transport: 'tcp',
+          peer_address: '10.1.2.3',
+          peer_port: 33856,
+          tls: null,
+        },
+        syslog: {
+          format: 'rfc3164',
+          facility: 4,
+          severity: 5,
+          timestamp: '2026-11-23T06:30:48.000+01:00',
+          hostname: 'bastion-1',
+          app_name: 'sshd',
+          proc_id: null,
+          msg_id: null,
+          structured_data: null,
+          msg_offset: 29,
+        },
+        marks: [],
+        parse_error: null,
+        original_size: 40,
+        payload_encoding: payloadEncoding,
+        payload,
+      });
+    const text = '<37>Nov 23 06:30:48 bastion-1 sshd: a\nb "c"';
+    const fromText = decodeRawEvent(Buffer.from(v1('utf8', text)));
+    expect(fromText).toMatchObject({
+      version: 1,
+      tenant: 'default',
+      originalSize: 40,
+      syslog: { hostname: 'bastion-1', appName: 'sshd', procId: null, msgOffset: 29 },
+    });
+    expect(fromText.payload.toString('utf8')).toBe(text);
+    const bytes = Buffer.from([0x3c, 0x31, 0x3e, 0xff, 0x0a, 0x41]);
+    expect(decodeRawEvent(v1('base64', bytes.toString('base64'))).payload.equals(bytes)).toBe(true);
+    // JSON across lines is still version 1: the first line alone is not an envelope.
+    const pretty = JSON.stringify(JSON.parse(v1('utf8', text)), null, 2);
+    expect(decodeRawEvent(pretty).payload.toString('utf8')).toBe(text);
+  });
+
   it('rejects what is not a raw event, with the reason', () => {
     const cases: Array<[string, RegExp]> = [
       ['not json', /not JSON/],
       ['[]', /record must be an object/],
-      ['{"v":2}', /unsupported version/],
+      ['{"v":3}', /unsupported version/],
+      ['{"v":3,"source_type":"syslog"}\n<13>x', /unsupported version/],
+      ['{"v":2,"source_type":"syslog"}', /version 2 without its payload line/],
       ['{"v":1,"source_type":"printer"}', /unknown source_type/],
     ];
     for (const [text, reason] of cases) {

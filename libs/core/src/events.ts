@@ -1,14 +1,13 @@
-import { isUtf8 } from 'node:buffer';
 import { SiemError } from './errors.js';
-import { uuidv7 } from './uuidv7.js';
+import { uuidv7, writeUuidv7 } from './uuidv7.js';
 
 /**
  * The raw event: what the gateway puts on `siem.raw`, one Kafka record per event, and what the buffer
- * carries between the adapters and the producer. The wire form is JSON (documented, with
- * its versioning rules, in libs/core/README.md); the original payload travels byte-for-byte — as a UTF-8 string when
- * the bytes are well-formed UTF-8, base64 otherwise.
+ * carries between the adapters and the producer. The wire form (documented, with its versioning rules,
+ * in libs/core/README.md), version 2: one line of JSON with the envelope, a line feed, then the original
+ * payload byte for byte. Readers still accept version 1, where the payload was a JSON string field.
  */
-export const RAW_EVENT_VERSION = 1;
+export const RAW_EVENT_VERSION = 2;
 
 export const sourceTypes = ['syslog', 'windows', 'cloudtrail', 'azure_activity', 'gcp_logging'] as const;
 export type SourceType = (typeof sourceTypes)[number];
@@ -78,8 +77,6 @@ export interface RawEventInput {
   payload: Buffer;
   /** An id to reuse (replays); a new UUIDv7 when absent. */
   id?: string;
-  /** Whether the payload is well-formed UTF-8, when the caller has already checked (else checked here). */
-  utf8?: boolean;
 }
 
 function sourceJson(source: SourceInfo): string {
@@ -98,26 +95,6 @@ function sourceJson(source: SourceInfo): string {
           },
   });
 }
-
-/** A JSON value for a string that may be null; short ASCII strings need no escaping pass. */
-function str(v: string | null): string {
-  return v === null ? 'null' : JSON.stringify(v);
-}
-
-function num(n: number | null): string {
-  return n === null || !Number.isFinite(n) ? 'null' : String(n);
-}
-
-// Field by field rather than JSON.stringify of a fresh object: no per-event object, no key scan.
-function syslogJson(h: SyslogHeader): string {
-  return (
-    `{"format":"${h.format}","facility":${num(h.facility)},"severity":${num(h.severity)},"timestamp":${str(h.timestamp)}` +
-    `,"hostname":${str(h.hostname)},"app_name":${str(h.appName)},"proc_id":${str(h.procId)},"msg_id":${str(h.msgId)}` +
-    `,"structured_data":${h.structuredData === null ? 'null' : JSON.stringify(h.structuredData)},"msg_offset":${num(h.msgOffset)}}`
-  );
-}
-
-const NO_MARKS = '[]';
 
 /*
  * Values are carved out of 1 MiB slabs, exactly sized. Buffer.from(string) reserves up to 3 bytes per
@@ -145,18 +122,9 @@ function take(end: number): Buffer {
   return out;
 }
 
-function fromJson(json: string): Buffer {
-  const size = Buffer.byteLength(json, 'utf8');
-  if (size > SLAB_MAX_VALUE) return Buffer.from(json, 'utf8');
-  reserve(size);
-  slab.write(json, slabOffset, 'utf8');
-  return take(slabOffset + size);
-}
-
 /*
- * JSON string escapes by byte: 0 copies the byte, otherwise the character after the backslash (`u` for
- * the \u00XX form). Exactly what JSON.stringify writes for the same text, since well-formed UTF-8 has no
- * lone surrogates and multi-byte sequences never contain a byte below 0x80.
+ * JSON string escapes of ASCII characters: 0 copies the character, otherwise the character after the
+ * backslash (`u` for the \u00XX form): exactly what JSON.stringify writes.
  */
 const ESCAPE = new Uint8Array(256);
 for (let b = 0; b < 0x20; b++) ESCAPE[b] = 0x75;
@@ -168,23 +136,6 @@ ESCAPE[0x0d] = 0x72; // \r
 ESCAPE[0x22] = 0x22; // \"
 ESCAPE[0x5c] = 0x5c; // \\
 const HEX_LOWER = Buffer.from('0123456789abcdef', 'latin1');
-
-/** Writes well-formed UTF-8 `src` as a JSON string into `dst` at `at`; returns the end. */
-export function writeJsonString(src: Uint8Array, dst: Uint8Array, at: number): number {
-  dst[at++] = 0x22;
-  const n = src.length;
-  for (let i = 0; i < n; i++) {
-    const b = src[i]!;
-    const e = ESCAPE[b]!;
-    if (e === 0) {
-      dst[at++] = b;
-      continue;
-    }
-    at = putEscape(dst, at, b, e);
-  }
-  dst[at++] = 0x22;
-  return at;
-}
 
 /** The escape of character `c` (below 0x80), whose ESCAPE entry is `e`: `\n`, `\"`, `\u001b`, … */
 function putEscape(dst: Uint8Array, at: number, c: number, e: number): number {
@@ -199,15 +150,9 @@ function putEscape(dst: Uint8Array, at: number, c: number, e: number): number {
   return at;
 }
 
-// The envelope's fixed parts, as bytes (ASCII).
+// The envelope's variable parts are written after one template copy; these are the keys between them.
 const ascii = (text: string) => Buffer.from(text, 'latin1');
-const B_OPEN = ascii(`{"v":${RAW_EVENT_VERSION},"id":`);
-const B_RECEIVED_AT = ascii(',"received_at":"');
-const B_SOURCE_TYPE = ascii('","source_type":"');
-const B_SYSLOG = ascii(',"syslog":');
 const B_NULL = ascii('null');
-const B_FORMAT = ascii('{"format":"');
-const B_FACILITY = ascii('","facility":');
 const B_SEVERITY = ascii(',"severity":');
 const B_TIMESTAMP = ascii(',"timestamp":');
 const B_HOSTNAME = ascii(',"hostname":');
@@ -219,65 +164,149 @@ const B_MSG_OFFSET = ascii(',"msg_offset":');
 const B_MARKS = ascii(',"marks":');
 const B_PARSE_ERROR = ascii(',"parse_error":');
 const B_ORIGINAL_SIZE = ascii(',"original_size":');
-const B_UTF8_PAYLOAD = ascii(',"payload_encoding":"utf8","payload":');
 
-// Writers into the slab at `at`, returning the end. Callers have reserved room for the worst case.
-function put(bytes: Uint8Array, at: number): number {
+/*
+ * Writers into `dst` at `at`, returning the end; callers have reserved room for the worst case. They
+ * take the slab as an argument (not the module variable) so that, inlined into encode, the compiler
+ * keeps it in a register across the whole record.
+ */
+function put(bytes: Uint8Array, dst: Uint8Array, at: number): number {
   const n = bytes.length;
-  for (let i = 0; i < n; i++) slab[at + i] = bytes[i]!;
+  for (let i = 0; i < n; i++) dst[at + i] = bytes[i]!;
   return at + n;
 }
 
-/** Text known to be ASCII without anything to escape: ISO times, enum values, JSON of enum arrays. */
-function putAscii(text: string, at: number): number {
+/** Text known to be ASCII without anything to escape: JSON of enum arrays. */
+function putAscii(text: string, dst: Uint8Array, at: number): number {
   const n = text.length;
-  for (let i = 0; i < n; i++) slab[at + i] = text.charCodeAt(i);
+  for (let i = 0; i < n; i++) dst[at + i] = text.charCodeAt(i);
   return at + n;
 }
 
-function putNumber(n: number | null, at: number): number {
-  return n === null || !Number.isFinite(n) ? put(B_NULL, at) : putAscii(String(n), at);
+/** A JSON number (or null); the common small non-negative integers digit by digit, without a string. */
+function putNumber(n: number | null, dst: Uint8Array, at: number): number {
+  if (n === null || !Number.isFinite(n)) return put(B_NULL, dst, at);
+  if (n >= 0 && n < 0x7fffffff && (n | 0) === n) {
+    let digits = 1;
+    for (let rest = n; rest >= 10; rest = (rest / 10) | 0) digits++;
+    let v = n;
+    for (let i = digits - 1; i >= 0; i--) {
+      dst[at + i] = 0x30 + (v % 10);
+      v = (v / 10) | 0;
+    }
+    return at + digits;
+  }
+  return putAscii(String(n), dst, at);
 }
 
-/** A JSON string (or null): ASCII is escaped here char by char, anything else goes through JSON.stringify. */
-function putString(text: string | null, at: number): number {
-  if (text === null) return put(B_NULL, at);
+/** A JSON string: ASCII is escaped here char by char, anything else goes through JSON.stringify. */
+function putString(text: string, dst: Buffer, at: number): number {
   const start = at;
-  slab[at++] = 0x22;
+  dst[at++] = 0x22;
   const n = text.length;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
-    if (c >= 0x80) return start + slab.write(JSON.stringify(text), start, 'utf8');
+    if (c >= 0x80) return start + dst.write(JSON.stringify(text), start, 'utf8');
     const e = ESCAPE[c]!;
     if (e === 0) {
-      slab[at++] = c;
+      dst[at++] = c;
       continue;
     }
-    at = putEscape(slab, at, c, e);
+    at = putEscape(dst, at, c, e);
   }
-  slab[at++] = 0x22;
+  dst[at++] = 0x22;
   return at;
+}
+
+/** `,"key":"value"` when the value is there; nothing for null (readers take a missing field as null). */
+function putField(key: Uint8Array, text: string | null, dst: Buffer, at: number): number {
+  return text === null ? at : putString(text, dst, put(key, dst, at));
 }
 
 const len = (text: string | null) => (text === null ? 0 : text.length);
 
+const FORMATS = ['rfc5424', 'rfc3164', 'unknown'] as const;
+const NO_HEADER = FORMATS.length; // the template index of events without a syslog header
+const ID_LENGTH = 36;
+const ISO_LENGTH = 24; // toISOString() of years 0–9999
+const ID_ISO_GAP = ISO_LENGTH + '","id":"'.length; // from the receive time to the id in a template
+
+/** The envelope of version 2, as an object in key order: what the encoder writes (tests compare). */
+export function rawEventHeader(event: Omit<RawEvent, 'version' | 'payload'>, payloadLength: number) {
+  const h = event.syslog;
+  const source = JSON.parse(sourceJson(event.source)) as Record<string, unknown>;
+  const syslog =
+    h === null
+      ? null
+      : {
+          format: h.format,
+          facility: h.facility,
+          severity: h.severity,
+          ...(h.timestamp === null ? {} : { timestamp: h.timestamp }),
+          ...(h.hostname === null ? {} : { hostname: h.hostname }),
+          ...(h.appName === null ? {} : { app_name: h.appName }),
+          ...(h.procId === null ? {} : { proc_id: h.procId }),
+          ...(h.msgId === null ? {} : { msg_id: h.msgId }),
+          ...(h.structuredData === null ? {} : { structured_data: h.structuredData }),
+          ...(h.msgOffset === null ? {} : { msg_offset: h.msgOffset }),
+        };
+  return {
+    v: RAW_EVENT_VERSION,
+    source_type: event.sourceType,
+    tenant: event.tenant,
+    source,
+    received_at: event.receivedAt,
+    id: event.id,
+    syslog,
+    ...(event.marks.length === 0 ? {} : { marks: event.marks }),
+    ...(event.parseError === null ? {} : { parse_error: event.parseError }),
+    ...(event.originalSize === payloadLength ? {} : { original_size: event.originalSize }),
+  };
+}
+
 /**
- * Encodes raw events for one source (a connection, a socket, an HTTP request). The parts that do not
- * change per event are serialised once; per event, the envelope is written field by field and the
- * payload — the bulk of the record — is escaped from its bytes, all straight into the slab: no string
- * is built and none is decoded (building one and encoding it to UTF-8 cost more than everything else
- * the encoder does, bench/results/core-encode.md). The result is byte for byte what JSON.stringify
- * writes for the same object (tested).
+ * Encodes raw events for one source (a connection, a socket, an HTTP request). Everything up to the
+ * syslog facility — version, source type, tenant, source, receive time, a place for the id, the syslog
+ * format — is one template per format, copied with one call; the receive time in it is rewritten when
+ * the millisecond changes and the id is written as hex in place. The rest of the envelope is written
+ * field by field (fields that are null or default are left out), then a line feed and the payload,
+ * copied as it is: no string is built, nothing is escaped or decoded beyond the few header fields. The
+ * envelope is byte for byte what JSON.stringify writes for rawEventHeader (tested).
  */
 export class RawEventEncoder {
   readonly #prefix: string;
-  readonly #prefixBytes: Buffer;
-  #lastMs = -1;
+  /** One template per syslog format (and one for no header), for the source type of #templateType. */
+  readonly #templates: Array<Buffer | null> = [null, null, null, null];
+  /** The receive time each template carries. */
+  readonly #templateMs = [-1, -1, -1, -1];
+  /** Where the id starts in each template. */
+  readonly #idAt = [0, 0, 0, 0];
+  #templateType = '';
+  #lastMs = Number.NaN;
   #lastIso = '';
 
   constructor(source: SourceInfo, tenant: string) {
     this.#prefix = `,"tenant":${JSON.stringify(tenant)},"source":${sourceJson(source)}`;
-    this.#prefixBytes = Buffer.from(this.#prefix, 'utf8');
+  }
+
+  /** The template of `index` (a format or NO_HEADER), stamped with the current receive time. */
+  #template(index: number, sourceType: SourceType): Buffer {
+    if (sourceType !== this.#templateType) {
+      this.#templateType = sourceType;
+      this.#templates.fill(null);
+    }
+    let t = this.#templates[index] ?? null;
+    if (t === null) {
+      const head = `{"v":${RAW_EVENT_VERSION},"source_type":"${sourceType}"${this.#prefix},"received_at":"${this.#lastIso}","id":"`;
+      const syslog = index === NO_HEADER ? 'null' : `{"format":"${FORMATS[index]}","facility":`;
+      t = Buffer.from(`${head}${'0'.repeat(ID_LENGTH)}","syslog":${syslog}`, 'utf8');
+      this.#templates[index] = t;
+      this.#idAt[index] = Buffer.byteLength(head, 'utf8');
+    } else if (this.#templateMs[index] !== this.#lastMs) {
+      t.write(this.#lastIso, this.#idAt[index]! - ID_ISO_GAP, 'latin1');
+    }
+    this.#templateMs[index] = this.#lastMs;
+    return t;
   }
 
   encode(input: RawEventInput): Buffer {
@@ -286,79 +315,78 @@ export class RawEventEncoder {
       this.#lastIso = new Date(input.receivedAtMs).toISOString();
     }
     const payload = input.payload;
-    const utf8 = input.utf8 ?? (payload.length === 0 || isUtf8(payload));
-    const marks = input.marks === null || input.marks.length === 0 ? NO_MARKS : JSON.stringify(input.marks);
+    const marks = input.marks === null || input.marks.length === 0 ? null : JSON.stringify(input.marks);
     const h = input.syslog;
     const sd = h === null || h.structuredData === null ? null : JSON.stringify(h.structuredData);
-    const id = input.id ?? uuidv7(input.receivedAtMs);
+    const id = input.id;
     const variable =
-      id.length +
-      marks.length +
+      len(marks) +
       len(input.parseError) +
       (h === null
         ? 0
         : len(h.timestamp) + len(h.hostname) + len(h.appName) + len(h.procId) + len(h.msgId) + len(sd));
-    const bound = 512 + this.#prefixBytes.length + variable * 6 + payload.length * 6;
-    if (!utf8 || bound > SLAB_MAX_VALUE) return fromJson(this.#json(input, id, marks, utf8));
+    const bound = 512 + this.#prefix.length * 3 + variable * 6 + payload.length;
+    if (id !== undefined || this.#lastIso.length !== ISO_LENGTH || bound > SLAB_MAX_VALUE)
+      return this.#slow(input, id ?? uuidv7(input.receivedAtMs));
+    const index = h === null ? NO_HEADER : FORMATS.indexOf(h.format);
+    const t = this.#template(index, input.sourceType);
     reserve(bound);
-    let at = put(B_OPEN, slabOffset);
-    at = putString(id, at);
-    at = put(B_RECEIVED_AT, at);
-    at = putAscii(this.#lastIso, at);
-    at = put(B_SOURCE_TYPE, at);
-    at = putAscii(input.sourceType, at);
-    slab[at++] = 0x22;
-    slab.set(this.#prefixBytes, at);
-    at += this.#prefixBytes.length;
-    at = put(B_SYSLOG, at);
-    if (h === null) at = put(B_NULL, at);
-    else {
-      at = put(B_FORMAT, at);
-      at = putAscii(h.format, at);
-      at = put(B_FACILITY, at);
-      at = putNumber(h.facility, at);
-      at = put(B_SEVERITY, at);
-      at = putNumber(h.severity, at);
-      at = put(B_TIMESTAMP, at);
-      at = putString(h.timestamp, at);
-      at = put(B_HOSTNAME, at);
-      at = putString(h.hostname, at);
-      at = put(B_APP_NAME, at);
-      at = putString(h.appName, at);
-      at = put(B_PROC_ID, at);
-      at = putString(h.procId, at);
-      at = put(B_MSG_ID, at);
-      at = putString(h.msgId, at);
-      at = put(B_STRUCTURED_DATA, at);
-      at = sd === null ? put(B_NULL, at) : at + slab.write(sd, at, 'utf8');
-      at = put(B_MSG_OFFSET, at);
-      at = putNumber(h.msgOffset, at);
-      slab[at++] = 0x7d;
+    const d = slab;
+    const start = slabOffset;
+    d.set(t, start);
+    writeUuidv7(d, start + this.#idAt[index]!, input.receivedAtMs);
+    let at = start + t.length;
+    if (h !== null) {
+      at = putNumber(h.facility, d, at);
+      at = put(B_SEVERITY, d, at);
+      at = putNumber(h.severity, d, at);
+      at = putField(B_TIMESTAMP, h.timestamp, d, at);
+      at = putField(B_HOSTNAME, h.hostname, d, at);
+      at = putField(B_APP_NAME, h.appName, d, at);
+      at = putField(B_PROC_ID, h.procId, d, at);
+      at = putField(B_MSG_ID, h.msgId, d, at);
+      if (sd !== null) {
+        at = put(B_STRUCTURED_DATA, d, at);
+        at += d.write(sd, at, 'utf8');
+      }
+      if (h.msgOffset !== null) at = putNumber(h.msgOffset, d, put(B_MSG_OFFSET, d, at));
+      d[at++] = 0x7d;
     }
-    at = put(B_MARKS, at);
-    at = putAscii(marks, at);
-    at = put(B_PARSE_ERROR, at);
-    at = putString(input.parseError, at);
-    at = put(B_ORIGINAL_SIZE, at);
-    at = putNumber(input.originalSize, at);
-    at = put(B_UTF8_PAYLOAD, at);
-    at = writeJsonString(payload, slab, at);
-    slab[at++] = 0x7d;
-    return take(at);
+    if (marks !== null) at = putAscii(marks, d, put(B_MARKS, d, at));
+    at = putField(B_PARSE_ERROR, input.parseError, d, at);
+    if (input.originalSize !== payload.length)
+      at = putNumber(input.originalSize, d, put(B_ORIGINAL_SIZE, d, at));
+    d[at++] = 0x7d;
+    d[at++] = 0x0a;
+    d.set(payload, at);
+    return take(at + payload.length);
   }
 
-  /** The same record built as a string: payloads that are not UTF-8 (base64) or too large for a slab. */
-  #json(input: RawEventInput, id: string, marks: string, utf8: boolean): string {
-    const payload = utf8
-      ? JSON.stringify(input.payload.toString('utf8'))
-      : `"${input.payload.toString('base64')}"`;
-    return (
-      `{"v":${RAW_EVENT_VERSION},"id":${JSON.stringify(id)},"received_at":"${this.#lastIso}"` +
-      `,"source_type":"${input.sourceType}"${this.#prefix}` +
-      `,"syslog":${input.syslog === null ? 'null' : syslogJson(input.syslog)}` +
-      `,"marks":${marks},"parse_error":${str(input.parseError)}` +
-      `,"original_size":${num(input.originalSize)},"payload_encoding":"${utf8 ? 'utf8' : 'base64'}","payload":${payload}}`
+  /** The same record built from rawEventHeader: a given id (replays), far-off dates, large payloads. */
+  #slow(input: RawEventInput, id: string): Buffer {
+    const header = rawEventHeader(
+      {
+        id,
+        receivedAt: this.#lastIso,
+        tenant: '',
+        sourceType: input.sourceType,
+        source: { adapter: '', transport: 'internal', peerAddress: null, peerPort: null, tls: null },
+        syslog: input.syslog,
+        marks: input.marks === null ? [] : [...input.marks],
+        parseError: input.parseError,
+        originalSize: input.originalSize,
+      },
+      input.payload.length,
     );
+    const { v, source_type, tenant: _t, source: _s, ...rest } = header;
+    const json = JSON.stringify(rest);
+    const text = `{"v":${v},"source_type":${JSON.stringify(source_type)}${this.#prefix},${json.slice(1)}\n`;
+    const size = Buffer.byteLength(text, 'utf8') + input.payload.length;
+    if (size > SLAB_MAX_VALUE) return Buffer.concat([Buffer.from(text, 'utf8'), input.payload]);
+    reserve(size);
+    const at = slabOffset + slab.write(text, slabOffset, 'utf8');
+    slab.set(input.payload, at);
+    return take(at + input.payload.length);
   }
 }
 
@@ -405,18 +433,40 @@ function obj(v: unknown, what: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-/** Parses and checks a raw-event record. Throws SIEM_ERR_RAW_EVENT_INVALID with the reason. */
-export function decodeRawEvent(value: Buffer | string): RawEvent {
-  let parsed: unknown;
+function parseJson(text: string): unknown {
   try {
-    parsed = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
+    return JSON.parse(text);
   } catch {
     invalid('value is not JSON');
   }
+}
+
+/**
+ * Parses and checks a raw-event record of any version up to RAW_EVENT_VERSION. Throws
+ * SIEM_ERR_RAW_EVENT_INVALID with the reason.
+ */
+export function decodeRawEvent(value: Buffer | string): RawEvent {
+  const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+  // Version 2: the envelope's line, then the payload. A version 1 record is JSON alone.
+  const lf = bytes.indexOf(0x0a);
+  let parsed: unknown;
+  let payload: Buffer | null = null;
+  if (lf >= 0) {
+    try {
+      parsed = JSON.parse(bytes.toString('utf8', 0, lf));
+    } catch {
+      parsed = undefined; // not an envelope line: JSON across lines (version 1), or not a record at all
+    }
+    const v = typeof parsed === 'object' && parsed !== null ? (parsed as { v?: unknown }).v : undefined;
+    if (typeof v === 'number' && v >= 2) payload = bytes.subarray(lf + 1);
+    else parsed = undefined;
+  }
+  if (payload === null) parsed = parseJson(bytes.toString('utf8'));
   const o = obj(parsed, 'record');
   const version = o.v;
   if (typeof version !== 'number') invalid('v must be a number');
   if (version > RAW_EVENT_VERSION || version < 1) invalid(`unsupported version ${version}`);
+  if (payload === null && version !== 1) invalid(`version ${version} without its payload line`);
   const sourceType = strField(o, 'source_type');
   if (!(sourceTypes as readonly string[]).includes(sourceType)) invalid(`unknown source_type ${sourceType}`);
   const s = obj(o.source, 'source');
@@ -463,12 +513,13 @@ export function decodeRawEvent(value: Buffer | string): RawEvent {
   const marksRaw = o.marks ?? [];
   if (!Array.isArray(marksRaw)) invalid('marks must be an array');
   const marks = marksRaw.filter((m): m is RawEventMark => (rawEventMarks as readonly unknown[]).includes(m));
-  const encoding = o.payload_encoding ?? 'utf8';
-  const payloadText = strField(o, 'payload');
-  let payload: Buffer;
-  if (encoding === 'utf8') payload = Buffer.from(payloadText, 'utf8');
-  else if (encoding === 'base64') payload = Buffer.from(payloadText, 'base64');
-  else invalid(`unknown payload_encoding ${String(encoding)}`);
+  if (payload === null) {
+    const encoding = o.payload_encoding ?? 'utf8';
+    const payloadText = strField(o, 'payload');
+    if (encoding === 'utf8') payload = Buffer.from(payloadText, 'utf8');
+    else if (encoding === 'base64') payload = Buffer.from(payloadText, 'base64');
+    else invalid(`unknown payload_encoding ${String(encoding)}`);
+  }
   const receivedAt = strField(o, 'received_at');
   if (Number.isNaN(Date.parse(receivedAt))) invalid('received_at is not a timestamp');
   return {

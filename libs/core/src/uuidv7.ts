@@ -21,19 +21,19 @@ function randomBytes8(): number {
   return at;
 }
 
-// The id is written as ASCII hex into one scratch buffer and read out as a single latin1 string:
-// one allocation, instead of twenty concatenated pieces.
+// The id is written as ASCII hex straight into the caller's buffer (the raw-event encoder writes it into
+// the record it is building) or into one scratch buffer read out as a single latin1 string.
 const HEX_CODES = Buffer.from('0123456789abcdef', 'latin1');
-const scratch = Buffer.from('00000000-0000-7000-8000-000000000000', 'latin1');
-const DIGIT_AT = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34]; // where each byte's 2 hex digits go
+const scratch = Buffer.alloc(36);
 
-function putByte(index: number, value: number): void {
-  const at = DIGIT_AT[index]!;
-  scratch[at] = HEX_CODES[value >>> 4]!;
-  scratch[at + 1] = HEX_CODES[value & 0x0f]!;
+function putByte(dst: Uint8Array, at: number, value: number): number {
+  dst[at] = HEX_CODES[value >>> 4]!;
+  dst[at + 1] = HEX_CODES[value & 0x0f]!;
+  return at + 2;
 }
 
-export function uuidv7(nowMs: number = Date.now()): string {
+/** Writes a new UUIDv7 as its 36 ASCII characters into `dst` at `at`; returns the end. */
+export function writeUuidv7(dst: Uint8Array, at: number, nowMs: number = Date.now()): number {
   let ms = Math.floor(nowMs);
   if (ms > lastMs) {
     lastMs = ms;
@@ -50,16 +50,26 @@ export function uuidv7(nowMs: number = Date.now()): string {
   const r = randomBytes8();
   const hi = Math.floor(ms / 0x1000000); // top 24 bits of 48
   const lo = ms % 0x1000000; // bottom 24 bits
-  putByte(0, (hi >>> 16) & 0xff);
-  putByte(1, (hi >>> 8) & 0xff);
-  putByte(2, hi & 0xff);
-  putByte(3, (lo >>> 16) & 0xff);
-  putByte(4, (lo >>> 8) & 0xff);
-  putByte(5, lo & 0xff);
-  putByte(6, 0x70 | (counter >>> 8));
-  putByte(7, counter & 0xff);
-  putByte(8, 0x80 | (pool[r]! & 0x3f));
-  for (let i = 1; i < 8; i++) putByte(8 + i, pool[r + i]!);
+  at = putByte(dst, at, (hi >>> 16) & 0xff);
+  at = putByte(dst, at, (hi >>> 8) & 0xff);
+  at = putByte(dst, at, hi & 0xff);
+  at = putByte(dst, at, (lo >>> 16) & 0xff);
+  dst[at++] = 0x2d;
+  at = putByte(dst, at, (lo >>> 8) & 0xff);
+  at = putByte(dst, at, lo & 0xff);
+  dst[at++] = 0x2d;
+  at = putByte(dst, at, 0x70 | (counter >>> 8));
+  at = putByte(dst, at, counter & 0xff);
+  dst[at++] = 0x2d;
+  at = putByte(dst, at, 0x80 | (pool[r]! & 0x3f));
+  at = putByte(dst, at, pool[r + 1]!);
+  dst[at++] = 0x2d;
+  for (let i = 2; i < 8; i++) at = putByte(dst, at, pool[r + i]!);
+  return at;
+}
+
+export function uuidv7(nowMs: number = Date.now()): string {
+  writeUuidv7(scratch, 0, nowMs);
   return scratch.toString('latin1', 0, 36);
 }
 

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateOrThrow } from '@siem/config';
 import { type BufferRecord, RawEventEncoder } from '@siem/core';
-import { createKafkaService, producerPerformanceArgs, stackPaths } from '@siem/local-stack';
+import { createKafkaService, producerPerformanceArgs, stackPaths, writePayloadFile } from '@siem/local-stack';
 import { silentLogger, writeBenchReport } from '@siem/observability';
 import { parseSyslogHeader } from '@siem/syslog';
 import rdkafka from 'node-rdkafka';
@@ -272,13 +272,9 @@ try {
   const records = buildRecords(RECORDS + 1000);
   const meanSize = Math.round(records.reduce((a, r) => a + r.value.length, 0) / records.length);
   const payloadFile = join(tmpdir(), `siem-bench-payload-${process.pid}.txt`);
-  // the encoded records hold no raw newline (JSON escapes it), so one record per line
-  writeFileSync(
+  writePayloadFile(
     payloadFile,
-    `${records
-      .slice(0, 20_000)
-      .map((r) => r.value.toString('utf8'))
-      .join('\n')}\n`,
+    records.slice(0, 20_000).map((r) => r.value),
   );
 
   const MiB = 1_048_576;

@@ -168,7 +168,6 @@ export class EventBuilder {
       parseError,
       originalSize,
       payload,
-      utf8: !invalidUtf8,
     });
     out.push({ key: this.#o.keyBy === 'tenant' ? this.#o.tenant : (header.hostname ?? peer), value });
   }

@@ -120,7 +120,6 @@ export class WindowsEventBuilder {
       parseError,
       originalSize,
       payload,
-      utf8: !invalidUtf8,
     });
     const key = this.#o.keyBy === 'tenant' ? this.#o.tenant : (computerOf(doc) ?? peer);
     out.push({ key, value });
