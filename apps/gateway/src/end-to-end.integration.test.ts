@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeRawEvent, type RawEvent } from '@siem/core';
+import { decodeRawEvent, RAW_EVENT_VERSION, type RawEvent } from '@siem/core';
 import {
   deleteTopics,
   fetchLoggen,
@@ -301,7 +301,7 @@ describe('logger and loggen → gateway → Kafka', () => {
       expect(Buffer.compare(ev.payload, e.payload), e.what).toBe(0);
       expect(String(r.key), `key of ${e.what}`).toBe(e.header.hostname);
       expect(ev).toMatchObject({
-        version: 1,
+        version: RAW_EVENT_VERSION,
         tenant: 'default',
         sourceType: 'syslog',
         marks: [],

@@ -53,10 +53,14 @@ function badRecords(): Bad[] {
       originalSize: Buffer.byteLength(payload),
       payload: Buffer.from(payload),
     });
-  const v2 = JSON.parse(syslogRecords(0, 1)[0]!.value.toString('utf8')) as Record<string, unknown>;
-  v2.v = 2;
-  const unknownSource = JSON.parse(syslogRecords(0, 1)[0]!.value.toString('utf8')) as Record<string, unknown>;
-  unknownSource.source_type = 'mainframe';
+  // A good record with one envelope field changed: the envelope is its first line, the payload follows.
+  const changed = (field: string, value: unknown) => {
+    const record = syslogRecords(0, 1)[0]!.value;
+    const lf = record.indexOf(0x0a);
+    const envelope = JSON.parse(record.toString('utf8', 0, lf)) as Record<string, unknown>;
+    envelope[field] = value;
+    return Buffer.concat([Buffer.from(JSON.stringify(envelope)), record.subarray(lf)]);
+  };
   return [
     {
       what: 'garbage bytes',
@@ -74,10 +78,10 @@ function badRecords(): Bad[] {
     },
     {
       what: 'a newer schema version',
-      key: 'v2',
-      value: Buffer.from(JSON.stringify(v2)),
+      key: 'v3',
+      value: changed('v', 3),
       reason: 'invalid_raw_event',
-      error: /unsupported version 2/,
+      error: /unsupported version 3/,
     },
     {
       what: 'JSON that is not a raw event',
@@ -89,7 +93,7 @@ function badRecords(): Bad[] {
     {
       what: 'an unknown source type',
       key: 'mainframe',
-      value: Buffer.from(JSON.stringify(unknownSource)),
+      value: changed('source_type', 'mainframe'),
       reason: 'invalid_raw_event',
       error: /unknown source_type mainframe/,
     },

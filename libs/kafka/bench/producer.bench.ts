@@ -11,7 +11,7 @@
  * Environment: SIEM_BENCH_RECORDS (default 300000), SIEM_BENCH_REPEATS (default 3; the median run counts).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateOrThrow } from '@siem/config';
