@@ -77,6 +77,11 @@ export interface RawEventInput {
   payload: Buffer;
   /** An id to reuse (replays); a new UUIDv7 when absent. */
   id?: string;
+  /**
+   * The structured data as JSON text, when the parser wrote it so (it then left
+   * syslog.structuredData null): written as it is.
+   */
+  structuredDataJson?: string | null;
 }
 
 function sourceJson(source: SourceInfo): string {
@@ -136,6 +141,16 @@ ESCAPE[0x0d] = 0x72; // \r
 ESCAPE[0x22] = 0x22; // \"
 ESCAPE[0x5c] = 0x5c; // \\
 const HEX_LOWER = Buffer.from('0123456789abcdef', 'latin1');
+
+/** Writes ASCII character `c` into `dst` at `at` as it stands inside a JSON string; returns the end. */
+export function writeJsonAscii(dst: Uint8Array, at: number, c: number): number {
+  const e = ESCAPE[c]!;
+  if (e === 0) {
+    dst[at] = c;
+    return at + 1;
+  }
+  return putEscape(dst, at, c, e);
+}
 
 /** The escape of character `c` (below 0x80), whose ESCAPE entry is `e`: `\n`, `\"`, `\u001b`, … */
 function putEscape(dst: Uint8Array, at: number, c: number, e: number): number {
@@ -317,7 +332,9 @@ export class RawEventEncoder {
     const payload = input.payload;
     const marks = input.marks === null || input.marks.length === 0 ? null : JSON.stringify(input.marks);
     const h = input.syslog;
-    const sd = h === null || h.structuredData === null ? null : JSON.stringify(h.structuredData);
+    const sd =
+      input.structuredDataJson ??
+      (h === null || h.structuredData === null ? null : JSON.stringify(h.structuredData));
     const id = input.id;
     const variable =
       len(marks) +
@@ -364,6 +381,9 @@ export class RawEventEncoder {
 
   /** The same record built from rawEventHeader: a given id (replays), far-off dates, large payloads. */
   #slow(input: RawEventInput, id: string): Buffer {
+    const h = input.syslog;
+    const sdJson = input.structuredDataJson ?? null;
+    const syslog = h === null || sdJson === null ? h : { ...h, structuredData: JSON.parse(sdJson) };
     const header = rawEventHeader(
       {
         id,
@@ -371,7 +391,7 @@ export class RawEventEncoder {
         tenant: '',
         sourceType: input.sourceType,
         source: { adapter: '', transport: 'internal', peerAddress: null, peerPort: null, tls: null },
-        syslog: input.syslog,
+        syslog,
         marks: input.marks === null ? [] : [...input.marks],
         parseError: input.parseError,
         originalSize: input.originalSize,

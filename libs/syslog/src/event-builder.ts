@@ -126,6 +126,7 @@ export class EventBuilder {
       defaultTimezone: options.defaultTimezone,
       format: options.format,
       extensions: false,
+      structuredData: 'json',
     };
   }
 
@@ -157,7 +158,7 @@ export class EventBuilder {
     const payload = keptPayload(frame, originalSize, this.#o.maxMessageBytes);
     const truncated = originalSize > frame.length || frame.length > this.#o.maxMessageBytes;
     this.#parse.receivedAtMs = receivedAtMs;
-    const { header, parseError } = parseSyslogHeader(payload, this.#parse);
+    const { header, parseError, structuredDataJson } = parseSyslogHeader(payload, this.#parse);
     const invalidUtf8 = !isAscii(payload) && !isUtf8(payload);
     const marks = this.#marks.of(peer, originalSize, truncated, invalidUtf8, parseError);
     const value = encoder.encode({
@@ -168,6 +169,7 @@ export class EventBuilder {
       parseError,
       originalSize,
       payload,
+      structuredDataJson,
     });
     out.push({ key: this.#o.keyBy === 'tenant' ? this.#o.tenant : (header.hostname ?? peer), value });
   }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { deviceSamples } from './device-corpus.js';
-import { parseErrorReasons, parseSyslog, type SyslogFormat } from './parser.js';
+import { parseErrorReasons, parseSyslog, parseSyslogHeader, type SyslogFormat } from './parser.js';
 
 const now = Date.parse('2024-01-18T12:00:00Z');
 const formats: SyslogFormat[] = ['auto', 'rfc3164', 'rfc5424'];
@@ -28,6 +28,21 @@ function checkInvariants(buf: Buffer, format: SyslogFormat): void {
   }
   // the result is plain data
   expect(() => JSON.stringify(p)).not.toThrow();
+  checkJsonStructuredData(buf, format);
+}
+
+/** Structured data as JSON text (what the gateway asks for) reads back as the objects of the default. */
+function checkJsonStructuredData(buf: Buffer, format: SyslogFormat): void {
+  const options = { receivedAtMs: now, format, defaultTimezone: 'Europe/Berlin' };
+  const objects = parseSyslogHeader(buf, options);
+  const text = parseSyslogHeader(buf, { ...options, structuredData: 'json' });
+  expect(objects.structuredDataJson).toBeNull();
+  expect(text.parseError).toBe(objects.parseError);
+  expect({ ...text.header, structuredData: null }).toEqual({ ...objects.header, structuredData: null });
+  if (text.structuredDataJson !== null) expect(text.header.structuredData).toBeNull();
+  const read =
+    text.structuredDataJson !== null ? JSON.parse(text.structuredDataJson) : text.header.structuredData;
+  expect(JSON.parse(JSON.stringify(read))).toEqual(JSON.parse(JSON.stringify(objects.header.structuredData)));
 }
 
 /** Bytes that look like syslog: PRI, digits, months, spaces, brackets, quotes, escapes, UTF-8 and junk. */
@@ -182,6 +197,31 @@ describe('parser properties (fast-check)', () => {
         },
       ),
       { numRuns: 1000 },
+    );
+  });
+
+  it('structured data as JSON text: repeated SD-IDs and PARAM-NAMEs, escapes, control and non-ASCII characters', () => {
+    const id = fc.constantFrom('a', 'b@1', 'x\\y', 'origin', '12', 'meta');
+    const name = fc.constantFrom('k', 'ip', 'n\\m', '3', 'x');
+    const part = fc.oneof(
+      fc
+        .string({ maxLength: 5 })
+        .map((v) => v.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll(']', '\\]')),
+      fc.constantFrom('\\x', '\\\\', '\\"', '\\]', '\u0001', '\t', '\u00e9', '\u20ac', '\u007f', ']', '\n'),
+    );
+    const value = fc.array(part, { maxLength: 4 }).map((ps) => ps.join(''));
+    const element = fc
+      .tuple(id, fc.array(fc.tuple(name, value), { maxLength: 4 }))
+      .map(([i, ps]) => `[${i}${ps.map(([k, v]) => ` ${k}="${v}"`).join('')}]`);
+    fc.assert(
+      fc.property(fc.array(element, { minLength: 1, maxLength: 4 }), (elements) => {
+        const buf = Buffer.from(
+          `<13>1 2024-01-18T11:07:53Z host app - - ${elements.join('')} message`,
+          'utf8',
+        );
+        checkJsonStructuredData(buf, 'auto');
+      }),
+      { numRuns: 3000 },
     );
   });
 

@@ -1,5 +1,5 @@
 import { isAscii, isUtf8 } from 'node:buffer';
-import type { SyslogHeader } from '@siem/core';
+import { type SyslogHeader, writeJsonAscii } from '@siem/core';
 import { type CefRecord, findCef, parseCef } from './cef.js';
 import { findLeef, type LeefRecord, parseLeef } from './leef.js';
 import { type ZoneClock, zoneClock } from './timezone.js';
@@ -38,6 +38,11 @@ export interface ParseOptions {
   format?: SyslogFormat;
   /** Look for CEF/LEEF payloads in MSG (default true). */
   extensions?: boolean;
+  /**
+   * Structured data as objects in header.structuredData (the default), or as JSON text in
+   * ParsedHeader.structuredDataJson — what the gateway writes into the raw event, without objects.
+   */
+  structuredData?: 'object' | 'json';
 }
 
 /** Reasons in `parseError` (bounded: used as a metric label). */
@@ -71,6 +76,11 @@ export interface ParsedSyslog {
 export interface ParsedHeader {
   header: SyslogHeader;
   parseError: ParseErrorReason | null;
+  /**
+   * With `structuredData: 'json'`: the structured data as JSON (then header.structuredData is null), or
+   * null when there is none or it was made as objects after all (header.structuredData).
+   */
+  structuredDataJson: string | null;
 }
 
 const SP = 0x20;
@@ -166,6 +176,9 @@ class Cursor {
   // results of the timestamp scanners
   ts: string | null = null;
   tsEnd = 0;
+  /** Structured data wanted as JSON text (ParseOptions.structuredData), and that text. */
+  sdAsJson = false;
+  sdJson: string | null = null;
 }
 
 const cur = new Cursor();
@@ -458,14 +471,69 @@ function paramValue(buf: Buffer, start: number, end: number): string {
   return decodeUtf8(out, 0, o);
 }
 
+/*
+ * Structured data as JSON text (ParseOptions.structuredData 'json'): written here while the bytes are
+ * scanned, so the gateway builds no SD objects and serialises none. Grows on demand; the text is read
+ * out as one string per message.
+ */
+let sdOut = Buffer.allocUnsafe(4096);
+const SD_IDS_MAX = 64;
+const sdIdStart = new Int32Array(SD_IDS_MAX);
+const sdIdEnd = new Int32Array(SD_IDS_MAX);
+
+function sdRoom(at: number, need: number): void {
+  if (at + need <= sdOut.length) return;
+  const grown = Buffer.allocUnsafe(Math.max(sdOut.length * 2, at + need));
+  sdOut.copy(grown, 0, 0, at);
+  sdOut = grown;
+}
+
+/** SD-NAME bytes `[start, end)` as a JSON string at `o` of sdOut (room reserved): `\` is its only escape. */
+function sdJsonName(buf: Buffer, start: number, end: number, o: number): number {
+  const out = sdOut;
+  out[o++] = QUOTE;
+  for (let i = start; i < end; i++) {
+    const b = buf[i]!;
+    if (b === BACKSLASH) out[o++] = BACKSLASH;
+    out[o++] = b;
+  }
+  out[o++] = QUOTE;
+  return o;
+}
+
+/** Whether the SD-ID at `[start, end)` already named an element of this message (up to `count`). */
+function sdIdSeen(buf: Buffer, start: number, end: number, count: number): boolean {
+  const n = end - start;
+  for (let k = 0; k < count; k++) {
+    if (sdIdEnd[k]! - sdIdStart[k]! !== n) continue;
+    let j = 0;
+    while (j < n && buf[sdIdStart[k]! + j] === buf[start + j]) j++;
+    if (j === n) return true;
+  }
+  return false;
+}
+
 /**
  * STRUCTURED-DATA at `i` (which holds `[`). Returns the offset after the last element, or -1.
- * A PARAM-NAME repeated inside an element keeps its last value.
+ * A PARAM-NAME repeated inside an element keeps its last value. As objects in h.structuredData, or —
+ * when the cursor asks for JSON — as JSON text in c.sdJson, the same object once parsed. Text that JSON
+ * would not give back as the same object (an SD-ID repeated: its elements merge), and non-ASCII
+ * values, are made as objects even then.
  */
-function scanStructuredData(buf: Buffer, i: number, end: number, h: SyslogHeader): number {
+function scanStructuredData(c: Cursor, i: number, h: SyslogHeader): number {
+  const buf = c.buf;
+  const end = c.end;
+  const json = c.sdAsJson;
   // null-prototype objects: a wire key can never reach a prototype, and V8 keeps them as dictionaries,
   // which is faster than fast-mode objects past a dozen keys (Junos, NXLog send 20–30 params)
-  const sd: Record<string, Record<string, string>> = Object.create(null);
+  const sd: Record<string, Record<string, string>> | null = json ? null : Object.create(null);
+  const start = i;
+  let o = 0;
+  let elements = 0;
+  if (json) {
+    sdRoom(0, 1);
+    sdOut[o++] = 0x7b; // {
+  }
   while (i < end && buf[i] === LBRACKET) {
     i++;
     const idStart = i;
@@ -479,12 +547,26 @@ function scanStructuredData(buf: Buffer, i: number, end: number, h: SyslogHeader
       i++;
     }
     if (i === idStart || i - idStart > 32 || i >= end || (b !== SP && b !== RBRACKET)) return -1;
-    const id = hashedToken(buf, idStart, i, hash, 0);
-    let params = sd[id];
-    if (params === undefined) {
-      params = Object.create(null) as Record<string, string>;
-      sd[id] = params;
+    let params: Record<string, string> | null = null;
+    if (sd !== null) {
+      const id = hashedToken(buf, idStart, i, hash, 0);
+      params = sd[id] ?? null;
+      if (params === null) {
+        params = Object.create(null) as Record<string, string>;
+        sd[id] = params;
+      }
+    } else {
+      if (elements === SD_IDS_MAX || sdIdSeen(buf, idStart, i, elements)) return sdAsObjects(c, start, h);
+      sdIdStart[elements] = idStart;
+      sdIdEnd[elements] = i;
+      sdRoom(o, 2 * (i - idStart) + 5);
+      if (elements > 0) sdOut[o++] = 0x2c; // ,
+      o = sdJsonName(buf, idStart, i, o);
+      sdOut[o++] = 0x3a; // :
+      sdOut[o++] = 0x7b; // {
     }
+    elements++;
+    let first = true;
     while (i < end && buf[i] === SP) {
       i++;
       const nameStart = i;
@@ -497,7 +579,7 @@ function scanStructuredData(buf: Buffer, i: number, end: number, h: SyslogHeader
       }
       if (b !== EQ || i === nameStart || i - nameStart > 32 || i + 1 >= end || buf[i + 1] !== QUOTE)
         return -1;
-      const name = hashedToken(buf, nameStart, i, hash, 0);
+      const nameEnd = i;
       i += 2;
       const valueStart = i;
       hash = HASH_SEED;
@@ -516,14 +598,64 @@ function scanStructuredData(buf: Buffer, i: number, end: number, h: SyslogHeader
         i++;
       }
       if (i >= end) return -1;
-      params[name] = escapes ? paramValue(buf, valueStart, i) : hashedToken(buf, valueStart, i, hash, high);
+      if (params !== null) {
+        const name = hashedToken(buf, nameStart, nameEnd, hash, 0);
+        params[name] = escapes ? paramValue(buf, valueStart, i) : hashedToken(buf, valueStart, i, hash, high);
+      } else {
+        if (high >= 0x80 || (escapes && !isAscii(buf.subarray(valueStart, i))))
+          return sdAsObjects(c, start, h);
+        sdRoom(o, 2 * (nameEnd - nameStart) + 6 * (i - valueStart) + 6);
+        if (!first) sdOut[o++] = 0x2c; // ,
+        o = sdJsonName(buf, nameStart, nameEnd, o);
+        sdOut[o++] = 0x3a; // :
+        o = sdJsonValue(buf, valueStart, i, o);
+      }
+      first = false;
       i++; // closing quote
     }
     if (i >= end || buf[i] !== RBRACKET) return -1;
+    if (sd === null) sdOut[o++] = 0x7d; // }
     i++;
   }
-  h.structuredData = sd;
+  if (sd !== null) h.structuredData = sd;
+  else {
+    sdRoom(o, 1);
+    sdOut[o++] = 0x7d; // }
+    c.sdJson = (sdOut as unknown as FastSlices).latin1Slice(0, o);
+  }
   return i;
+}
+
+/** The structured data at `start` scanned again as objects (text JSON would not give back the same). */
+function sdAsObjects(c: Cursor, start: number, h: SyslogHeader): number {
+  c.sdAsJson = false;
+  try {
+    return scanStructuredData(c, start, h);
+  } finally {
+    c.sdAsJson = true;
+  }
+}
+
+/**
+ * An ASCII PARAM-VALUE `[start, end)` as a JSON string at `o` of sdOut (room reserved): its escapes
+ * `\"`, `\\`, `\]` stand for the character, other backslashes stay — as paramValue reads it.
+ */
+function sdJsonValue(buf: Buffer, start: number, end: number, o: number): number {
+  const out = sdOut;
+  out[o++] = QUOTE;
+  for (let i = start; i < end; i++) {
+    let b = buf[i]!;
+    if (b === BACKSLASH && i + 1 < end) {
+      const n = buf[i + 1]!;
+      if (n === QUOTE || n === BACKSLASH || n === RBRACKET) {
+        b = n;
+        i++;
+      }
+    }
+    o = writeJsonAscii(out, o, b);
+  }
+  out[o++] = QUOTE;
+  return o;
 }
 
 /**
@@ -574,7 +706,7 @@ function parse5424(
     i++;
     if (i < end && buf[i] !== SP) return fail(h, i - 1, 'invalid_structured_data');
   } else if (buf[i] === LBRACKET) {
-    const sdEnd = scanStructuredData(buf, i, end, h);
+    const sdEnd = scanStructuredData(c, i, h);
     if (sdEnd < 0) return fail(h, i, 'invalid_structured_data');
     i = sdEnd;
   } else {
@@ -740,6 +872,8 @@ function parseInto(buf: Buffer, options: ParseOptions, h: SyslogHeader): ParseEr
   c.buf = buf;
   c.end = buf.length;
   c.receivedAtMs = options.receivedAtMs;
+  c.sdAsJson = options.structuredData === 'json';
+  c.sdJson = null;
   const zone = options.defaultTimezone ?? 'UTC';
   if (zone !== lastZone) {
     lastClock = zoneClock(zone);
@@ -783,7 +917,7 @@ function parseClamped(buf: Buffer, options: ParseOptions, h: SyslogHeader): Pars
 export function parseSyslogHeader(buf: Buffer, options: ParseOptions): ParsedHeader {
   const header = newHeader('unknown');
   const parseError = parseClamped(buf, options, header);
-  return { header, parseError };
+  return { header, parseError, structuredDataJson: parseError === null ? cur.sdJson : null };
 }
 
 /** Parses one syslog message. Never throws; see the module comment for what it accepts. */
