@@ -1,8 +1,14 @@
 import { isAscii, isUtf8 } from 'node:buffer';
-import type { BufferRecord, RawEventEncoder, RawEventMark } from '@siem/core';
+import type { BufferRecord, RawEventEncoder, RawEventInput, RawEventMark } from '@siem/core';
 import type { RateLimitedLog } from '@siem/observability';
 import type { ListenerMetrics } from './metrics.js';
-import { type ParseOptions, parseSyslogHeader, type SyslogFormat } from './parser.js';
+import {
+  newParsedHeader,
+  type ParsedHeader,
+  type ParseOptions,
+  parseSyslogHeaderInto,
+  type SyslogFormat,
+} from './parser.js';
 import type { SourceRateLimiter } from './rate-limit.js';
 
 export interface EventBuilderOptions {
@@ -111,6 +117,19 @@ export class EventBuilder {
   readonly #metrics: ListenerMetrics;
   readonly #log: RateLimitedLog;
   readonly #parse: ParseOptions;
+  /** The parse of the current frame: overwritten by the next (the encoder copies what it needs). */
+  readonly #parsed: ParsedHeader = newParsedHeader();
+  /** What the encoder is given, filled in per frame (it keeps none of it). */
+  readonly #input: RawEventInput = {
+    receivedAtMs: 0,
+    sourceType: 'syslog',
+    syslog: null,
+    marks: null,
+    parseError: null,
+    originalSize: 0,
+    payload: Buffer.alloc(0),
+    structuredDataJson: null,
+  };
   readonly #marks: EventMarks;
 
   constructor(options: EventBuilderOptions, metrics: ListenerMetrics, log: RateLimitedLog) {
@@ -158,19 +177,22 @@ export class EventBuilder {
     const payload = keptPayload(frame, originalSize, this.#o.maxMessageBytes);
     const truncated = originalSize > frame.length || frame.length > this.#o.maxMessageBytes;
     this.#parse.receivedAtMs = receivedAtMs;
-    const { header, parseError, structuredDataJson } = parseSyslogHeader(payload, this.#parse);
+    const { header, parseError, structuredDataJson } = parseSyslogHeaderInto(
+      payload,
+      this.#parse,
+      this.#parsed,
+    );
     const invalidUtf8 = !isAscii(payload) && !isUtf8(payload);
     const marks = this.#marks.of(peer, originalSize, truncated, invalidUtf8, parseError);
-    const value = encoder.encode({
-      receivedAtMs,
-      sourceType: 'syslog',
-      syslog: header,
-      marks,
-      parseError,
-      originalSize,
-      payload,
-      structuredDataJson,
-    });
+    const input = this.#input;
+    input.receivedAtMs = receivedAtMs;
+    input.syslog = header;
+    input.marks = marks;
+    input.parseError = parseError;
+    input.originalSize = originalSize;
+    input.payload = payload;
+    input.structuredDataJson = structuredDataJson;
+    const value = encoder.encode(input);
     out.push({ key: this.#o.keyBy === 'tenant' ? this.#o.tenant : (header.hostname ?? peer), value });
   }
 }
