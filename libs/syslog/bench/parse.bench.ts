@@ -9,7 +9,7 @@
  */
 import { writeBenchReport } from '@siem/observability';
 import { deviceSamples } from '../src/device-corpus.js';
-import { parseSyslog, parseSyslogHeader } from '../src/parser.js';
+import { newParsedHeader, parseSyslog, parseSyslogHeader, parseSyslogHeaderInto } from '../src/parser.js';
 
 const RECEIVED = Date.parse('2024-01-18T12:00:00Z');
 const CORPUS_SIZE = 50_000;
@@ -95,12 +95,17 @@ interface FastSlices {
   latin1Slice(start: number, end: number): string;
 }
 let sink = 0;
+const hotPath = { receivedAtMs: RECEIVED, extensions: false, structuredData: 'json' } as const;
+const parsed = newParsedHeader();
 const cases: Record<string, (b: Buffer) => void> = {
   'parseSyslog (header + MSG text + CEF/LEEF)': (b) => {
     sink += parseSyslog(b, { receivedAtMs: RECEIVED }).message.length;
   },
-  'parseSyslogHeader (listener hot path)': (b) => {
+  'parseSyslogHeader (header only, structured data as objects)': (b) => {
     sink += parseSyslogHeader(b, { receivedAtMs: RECEIVED }).header.msgOffset ?? 0;
+  },
+  'parseSyslogHeaderInto (listener hot path: one reused result, structured data as JSON text)': (b) => {
+    sink += parseSyslogHeaderInto(b, hotPath, parsed).header.msgOffset ?? 0;
   },
   'floor: decode to a string only': (b) => {
     sink += (b as unknown as FastSlices).latin1Slice(0, b.length).length;
