@@ -276,3 +276,34 @@ export async function fetchSyslogNg(): Promise<SyslogNg> {
   });
   return syslogNgOf(packages);
 }
+
+// --- jemalloc, as the gateway's container image preloads it -------------------------------------------
+
+function jemallocOf({ root }: DebianPackages): string {
+  const dir = readdirSync(join(root, 'usr', 'lib')).find((d) =>
+    existsSync(join(root, 'usr', 'lib', d, JEMALLOC)),
+  );
+  if (dir === undefined) throw new Error(`libjemalloc2 unpacked without ${JEMALLOC}`);
+  return join(root, 'usr', 'lib', dir, JEMALLOC);
+}
+
+const JEMALLOC = 'libjemalloc.so.2';
+
+/**
+ * jemalloc, which the gateway's container image preloads (deploy/docker/Dockerfile): Debian's
+ * libjemalloc2, fetched once into .cache/jemalloc. Returns the library's path, for LD_PRELOAD.
+ */
+export async function fetchJemalloc(): Promise<string> {
+  const packages = await fetchDebianPackages('jemalloc', ['libjemalloc2'], async (unpacked) => {
+    const lib = jemallocOf(unpacked);
+    const check = await run(process.execPath, ['-e', ''], { env: { ...process.env, LD_PRELOAD: lib } });
+    if (check.code !== 0 || check.stderr.includes('LD_PRELOAD'))
+      throw new Error(`${lib} cannot be preloaded: ${check.stderr.trim()}`);
+  });
+  return jemallocOf(packages);
+}
+
+/** Whether process `pid` has jemalloc mapped (it was preloaded). */
+export function usesJemalloc(pid: number): boolean {
+  return readFileSync(`/proc/${pid}/maps`, 'utf8').includes(JEMALLOC);
+}

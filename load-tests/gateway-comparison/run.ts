@@ -47,6 +47,7 @@ import { parseSyslogHeader } from '@siem/syslog';
 import rdkafka from 'node-rdkafka';
 import {
   BrokerProbe,
+  fetchJemalloc,
   fetchLoggen,
   fetchSyslogNg,
   librdkafkaSettings,
@@ -59,6 +60,7 @@ import {
   startProducerPerformance,
   stopChild,
   threadCpuSeconds,
+  usesJemalloc,
   waitForPort,
 } from './measure.js';
 import { type ProfileSummary, summarizeProfile } from './profile.js';
@@ -188,12 +190,15 @@ function gatewayContender(brokers: string, loadFile: string, profileDir: string 
           SIEM_ADAPTERS__SYSLOG_TCP__PORT: String(PORTS.syslog),
           SIEM_API__HOST: '127.0.0.1',
           SIEM_API__PORT: String(PORTS.api),
+          LD_PRELOAD: jemalloc, // as the container image runs it
           ...GATEWAY_ENV,
         }),
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const output = watchOutput(child);
       await waitForOutput(child, output, '"msg":"producers connected"');
+      if ((GATEWAY_ENV.LD_PRELOAD ?? jemalloc) !== '' && !usesJemalloc(child.pid!))
+        throw new Error('the gateway runs without the jemalloc it was started with');
       await waitForPort(PORTS.syslog);
       return loggenDriven(child, output, loadFile, async () => {
         const code = await stopChild(child, 60_000);
@@ -522,6 +527,7 @@ const settings: ProducerSettings = {
 };
 const loggen = await fetchLoggen();
 const sng = await fetchSyslogNg();
+const jemalloc = await fetchJemalloc();
 const startedBroker = await broker.up();
 const brokerPid = (await broker.status()).pid ?? 0;
 if (brokerPid === 0) throw new Error('the benchmark broker answers but its process is not known');
@@ -657,6 +663,9 @@ async function compare(
       'cpu_s_per_million: utime+stime of the contender process (all threads) over the same interval; ProducerPerformance: the whole JVM (start-up included)',
       "broker_cpu_s_per_million: utime+stime of the Kafka broker process until the last record arrived: what each contender's records cost the broker (with one round, the first contender also pays the broker's warm-up: compare within a run of several rounds)",
       'peak_rss_mib: VmHWM of the contender process; ours runs with its default 1,000,000-event memory ring',
+      (GATEWAY_ENV.LD_PRELOAD ?? jemalloc) === ''
+        ? "ours runs on glibc's malloc here (SIEM_BENCH_GATEWAY_ENV=LD_PRELOAD=), not as its container image runs it"
+        : "ours runs as its container image runs it, with Debian's jemalloc preloaded (LD_PRELOAD, deploy/docker/Dockerfile): librdkafka frees each delivered message on its broker thread, and glibc's malloc makes those frees contend with the thread that allocates them (measured: about 0.5 CPU s per million events less with jemalloc); rsyslog and syslog-ng run on glibc's malloc, as Debian ships them",
       'record_bytes: mean value size of a sample of the records each contender wrote',
       `loggen, the contender and the broker share the machine's cores; load average before: ${load}, after: ${loadAfter}`,
       `CPU seconds by thread over the interval — ${[ours, rsyslog, syslogNg]
