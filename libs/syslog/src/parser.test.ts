@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { type ParseOptions, parseSyslog, parseSyslogHeader } from './parser.js';
+import {
+  newParsedHeader,
+  type ParseOptions,
+  parseSyslog,
+  parseSyslogHeader,
+  parseSyslogHeaderInto,
+} from './parser.js';
 
 const jan18 = Date.parse('2024-01-18T12:00:00Z');
 const parse = (raw: string | Buffer, options: Partial<ParseOptions> = {}) =>
@@ -329,5 +335,41 @@ describe('bytes', () => {
   it('parseSyslogHeader gives the same header without decoding MSG', () => {
     const raw = Buffer.from('<165>1 2003-10-11T22:14:15.003Z host app - ID47 [a b="c"] msg');
     expect(parseSyslogHeader(raw, { receivedAtMs: jan18 }).header).toEqual(parse(raw).header);
+  });
+});
+
+describe('parseSyslogHeaderInto (one result reused, as the listeners do)', () => {
+  it('leaves nothing of the previous message in the result', () => {
+    const messages = [
+      '<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog 1234 ID47 [exampleSDID@32473 iut="3"] full',
+      '<13>1 - - - - - -',
+      '<34>Oct 11 22:14:15 mymachine su[230]: a 3164 message',
+      'no header at all',
+      '<13>1 2003-10-11T22:14:15.003Z h a - - [x@1 a="unterminated] m',
+      '<14>1 2003-10-11T22:14:15.003Z host app - - [a b="1"][a c="2"] the same SD-ID twice: as objects',
+      '',
+    ].map((m) => Buffer.from(m));
+    const hotPath: ParseOptions = {
+      receivedAtMs: Date.UTC(2003, 9, 12),
+      extensions: false,
+      structuredData: 'json',
+    };
+    const reused = newParsedHeader();
+    // every message after every other one, so each field is seen set and then cleared
+    for (const before of messages) {
+      for (const m of messages) {
+        parseSyslogHeaderInto(before, hotPath, reused);
+        const got = parseSyslogHeaderInto(m, hotPath, reused);
+        const fresh = parseSyslogHeader(m, hotPath);
+        expect(got).toBe(reused);
+        expect({ ...got, header: { ...got.header } }).toEqual(fresh);
+      }
+    }
+    const twice = parseSyslogHeaderInto(messages[5]!, hotPath, reused);
+    expect(twice.structuredDataJson).toBeNull();
+    expect(JSON.parse(JSON.stringify(twice.header.structuredData))).toEqual({ a: { b: '1', c: '2' } });
+    const once = parseSyslogHeaderInto(messages[0]!, hotPath, reused);
+    expect(once.header.structuredData).toBeNull();
+    expect(JSON.parse(once.structuredDataJson!)).toEqual({ 'exampleSDID@32473': { iut: '3' } });
   });
 });
