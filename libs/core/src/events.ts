@@ -289,6 +289,8 @@ export function rawEventHeader(event: Omit<RawEvent, 'version' | 'payload'>, pay
  * envelope is byte for byte what JSON.stringify writes for rawEventHeader (tested).
  */
 export class RawEventEncoder {
+  readonly #source: SourceInfo;
+  readonly #tenant: string;
   readonly #prefix: string;
   /** One template per syslog format (and one for no header), for the source type of #templateType. */
   readonly #templates: Array<Buffer | null> = [null, null, null, null];
@@ -301,6 +303,8 @@ export class RawEventEncoder {
   #lastIso = '';
 
   constructor(source: SourceInfo, tenant: string) {
+    this.#source = source;
+    this.#tenant = tenant;
     this.#prefix = `,"tenant":${JSON.stringify(tenant)},"source":${sourceJson(source)}`;
   }
 
@@ -383,24 +387,21 @@ export class RawEventEncoder {
   #slow(input: RawEventInput, id: string): Buffer {
     const h = input.syslog;
     const sdJson = input.structuredDataJson ?? null;
-    const syslog = h === null || sdJson === null ? h : { ...h, structuredData: JSON.parse(sdJson) };
     const header = rawEventHeader(
       {
         id,
         receivedAt: this.#lastIso,
-        tenant: '',
+        tenant: this.#tenant,
         sourceType: input.sourceType,
-        source: { adapter: '', transport: 'internal', peerAddress: null, peerPort: null, tls: null },
-        syslog,
+        source: this.#source,
+        syslog: h === null || sdJson === null ? h : { ...h, structuredData: JSON.parse(sdJson) },
         marks: input.marks === null ? [] : [...input.marks],
         parseError: input.parseError,
         originalSize: input.originalSize,
       },
       input.payload.length,
     );
-    const { v, source_type, tenant: _t, source: _s, ...rest } = header;
-    const json = JSON.stringify(rest);
-    const text = `{"v":${v},"source_type":${JSON.stringify(source_type)}${this.#prefix},${json.slice(1)}\n`;
+    const text = `${JSON.stringify(header)}\n`;
     const size = Buffer.byteLength(text, 'utf8') + input.payload.length;
     if (size > SLAB_MAX_VALUE) return Buffer.concat([Buffer.from(text, 'utf8'), input.payload]);
     reserve(size);
