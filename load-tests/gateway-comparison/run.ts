@@ -43,7 +43,7 @@ import { nodeArgsFor, RawEventEncoder } from '@siem/core';
 import { ensureTopics, type KafkaOptions, kafkaOptionsSchema, topicDefinitions } from '@siem/kafka';
 import { childEnv, createKafkaService, run, stackPaths, writePayloadFile } from '@siem/local-stack';
 import { writeBenchReport } from '@siem/observability';
-import { parseSyslogHeader } from '@siem/syslog';
+import { encodeSyslogMessage, parseSyslogHeader } from '@siem/syslog';
 import rdkafka from 'node-rdkafka';
 import {
   BrokerProbe,
@@ -552,19 +552,7 @@ try {
   const payloadFile = join(work, 'payload.txt');
   writePayloadFile(
     payloadFile,
-    lines.map((l) => {
-      const payload = Buffer.from(l);
-      const { header } = parseSyslogHeader(payload, { receivedAtMs: Date.now() });
-      return encoder.encode({
-        receivedAtMs: Date.now(),
-        sourceType: 'syslog',
-        syslog: header,
-        marks: null,
-        parseError: null,
-        originalSize: payload.length,
-        payload,
-      });
-    }),
+    lines.map((l) => encodeSyslogMessage(encoder, Buffer.from(l), Date.now()).value),
   );
 
   const contenders: Contender[] = [

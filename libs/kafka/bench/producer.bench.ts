@@ -18,7 +18,7 @@ import { validateOrThrow } from '@siem/config';
 import { type BufferRecord, RawEventEncoder } from '@siem/core';
 import { createKafkaService, producerPerformanceArgs, stackPaths, writePayloadFile } from '@siem/local-stack';
 import { silentLogger, writeBenchReport } from '@siem/observability';
-import { parseSyslogHeader } from '@siem/syslog';
+import { encodeSyslogMessage } from '@siem/syslog';
 import rdkafka from 'node-rdkafka';
 import { ensureTopics } from '../src/admin.js';
 import { type KafkaOptions, kafkaOptionsSchema } from '../src/options.js';
@@ -62,17 +62,12 @@ function buildRecords(n: number): BufferRecord[] {
   const out: BufferRecord[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const payload = corpus[i % corpus.length]!;
-    const { header } = parseSyslogHeader(payload, { receivedAtMs: now });
-    const value = encoders[i % encoders.length]!.encode({
-      receivedAtMs: now + Math.floor(i / 1000),
-      sourceType: 'syslog',
-      syslog: header,
-      marks: null,
-      parseError: null,
-      originalSize: payload.length,
+    const { hostname, value } = encodeSyslogMessage(
+      encoders[i % encoders.length]!,
       payload,
-    });
-    out[i] = { key: `${header.hostname ?? 'unknown'}-${i % HOSTS}`, value };
+      now + Math.floor(i / 1000),
+    );
+    out[i] = { key: `${hostname ?? 'unknown'}-${i % HOSTS}`, value };
   }
   return out;
 }

@@ -6,6 +6,7 @@ import {
   newParsedHeader,
   type ParsedHeader,
   type ParseOptions,
+  parseSyslogHeader,
   parseSyslogHeaderInto,
   type SyslogFormat,
 } from './parser.js';
@@ -63,6 +64,34 @@ function rawEventMarks(
   if (invalidUtf8) all.push('invalid_utf8');
   if (parseError) all.push('parse_error');
   return all;
+}
+
+/**
+ * The raw event a listener makes of one whole syslog message (no size or rate limit applied), with the
+ * header's hostname: records for benchmarks and tests that are exactly what the gateway writes.
+ */
+export function encodeSyslogMessage(
+  encoder: RawEventEncoder,
+  payload: Buffer,
+  receivedAtMs: number,
+): { hostname: string | null; value: Buffer } {
+  const { header, parseError, structuredDataJson } = parseSyslogHeader(payload, {
+    receivedAtMs,
+    extensions: false,
+    structuredData: 'json',
+  });
+  const invalidUtf8 = !isAscii(payload) && !isUtf8(payload);
+  const value = encoder.encode({
+    receivedAtMs,
+    sourceType: 'syslog',
+    syslog: header,
+    marks: rawEventMarks(false, invalidUtf8, parseError !== null),
+    parseError,
+    originalSize: payload.length,
+    payload,
+    structuredDataJson,
+  });
+  return { hostname: header.hostname, value };
 }
 
 /** What a listener's log lines say about a truncated event and one that did not parse. */

@@ -1,6 +1,12 @@
 export { syslogTcpAdapter, syslogTlsAdapter, syslogUdpAdapter } from './adapters.js';
 export { type CefRecord, parseCef } from './cef.js';
-export { EventMarks, keptPayload, type MarkMessages, utf8Boundary } from './event-builder.js';
+export {
+  EventMarks,
+  encodeSyslogMessage,
+  keptPayload,
+  type MarkMessages,
+  utf8Boundary,
+} from './event-builder.js';
 export { type FrameError, type FramerOptions, type FramingMode, StreamFramer } from './framer.js';
 export { type LeefRecord, parseLeef } from './leef.js';
 export { Listener, listenUrl, normalizePeer, reusePortSupported } from './listener.js';
