@@ -6,8 +6,8 @@ import { run, runOrThrow } from './proc.js';
 /**
  * Debian packages used without installing them (syslog-ng's, which conflict with rsyslog, used by the
  * differential tests): `apt-get download` fetches the packages and the libraries they need that the
- * machine lacks, `dpkg -x` unpacks them into the ignored cache, and their programs run from there with
- * LD_LIBRARY_PATH pointing into it.
+ * machine lacks, `dpkg -x` unpacks them into the per-user cache (stackPaths.cacheDir), and their
+ * programs run from there with LD_LIBRARY_PATH pointing into it.
  */
 export interface DebianPackages {
   /** The unpacked tree (`<root>/usr/bin/…`). */
@@ -53,6 +53,11 @@ function unpacked(root: string): DebianPackages {
   };
 }
 
+/** The file whose presence says the packages of `name` are fetched and unpacked. */
+export function debianPackagesStamp(name: string): string {
+  return join(stackPaths.cacheDir, name, 'complete');
+}
+
 /**
  * Fetches `packages` (with their missing dependencies) into `<cache>/<name>` once and unpacks them;
  * later calls re-use them. `check` runs on a fresh unpack (a program's `--version`, say) and throws when
@@ -65,7 +70,7 @@ export async function fetchDebianPackages(
 ): Promise<DebianPackages> {
   const home = join(stackPaths.cacheDir, name);
   const root = join(home, 'root');
-  const complete = join(home, 'complete');
+  const complete = debianPackagesStamp(name);
   if (existsSync(complete)) return unpacked(root);
   rmSync(home, { recursive: true, force: true });
   const debs = join(home, 'debs');

@@ -1,15 +1,16 @@
-export { type DebianPackages, fetchDebianPackages } from './debian-packages.js';
+export { type DebianPackages, debianPackagesStamp, fetchDebianPackages } from './debian-packages.js';
 export {
   createKafkaService,
   fetchKafkaJars,
   type KafkaInstanceOptions,
   kafkaJarsDir,
+  kafkaJarsStamp,
   kafkaService,
   type ProducerPerformanceRun,
   producerPerformanceArgs,
   writePayloadFile,
 } from './kafka.js';
-export { fetchLoggen, type Loggen } from './loggen.js';
+export { fetchLoggen, type Loggen, loggenStamp } from './loggen.js';
 export * from './paths.js';
 export { createPostgresService, type PostgresInstanceOptions, postgresService } from './postgres.js';
 export { pidAlive, run, runOrThrow, stopPid, waitFor } from './proc.js';

@@ -9,14 +9,15 @@ import type { StackService } from './service.js';
 
 const jarsHome = join(stackPaths.cacheDir, `kafka-${KAFKA_VERSION}`);
 export const kafkaJarsDir = join(jarsHome, 'libs');
-const jarsComplete = join(jarsHome, 'complete');
+/** Present once the jars are in the cache. */
+export const kafkaJarsStamp = join(jarsHome, 'complete');
 
 /**
  * The broker and its tools come from Maven Central as the official jars (pinned version), copied with
- * their runtime dependencies into an ignored cache folder that later runs re-use.
+ * their runtime dependencies into the per-user cache folder that later runs and other checkouts re-use.
  */
 export async function fetchKafkaJars(): Promise<boolean> {
-  if (existsSync(jarsComplete)) return false;
+  if (existsSync(kafkaJarsStamp)) return false;
   mkdirSync(jarsHome, { recursive: true });
   const dep = (g: string, a: string, v: string) =>
     `<dependency><groupId>${g}</groupId><artifactId>${a}</artifactId><version>${v}</version></dependency>`;
@@ -38,7 +39,7 @@ export async function fetchKafkaJars(): Promise<boolean> {
     ['-q', '-B', 'dependency:copy-dependencies', '-DoutputDirectory=libs', '-DincludeScope=runtime'],
     { cwd: jarsHome },
   );
-  writeFileSync(jarsComplete, `${new Date().toISOString()}\n`);
+  writeFileSync(kafkaJarsStamp, `${new Date().toISOString()}\n`);
   return true;
 }
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type DebianPackages, fetchDebianPackages } from './debian-packages.js';
+import { type DebianPackages, debianPackagesStamp, fetchDebianPackages } from './debian-packages.js';
 import { run } from './proc.js';
 
 /**
@@ -16,6 +16,9 @@ export interface Loggen {
 }
 
 const PACKAGE = 'syslog-ng-core';
+const CACHE_NAME = 'syslog-ng';
+/** Present once loggen is in the cache. */
+export const loggenStamp = debianPackagesStamp(CACHE_NAME);
 
 function loggenOf({ root, libraryPath }: DebianPackages): Loggen {
   return {
@@ -26,7 +29,7 @@ function loggenOf({ root, libraryPath }: DebianPackages): Loggen {
 
 /** Fetches loggen into the cache (once; later calls re-use it) and returns how to run it. */
 export async function fetchLoggen(): Promise<Loggen> {
-  const packages = await fetchDebianPackages('syslog-ng', [PACKAGE], async (unpacked) => {
+  const packages = await fetchDebianPackages(CACHE_NAME, [PACKAGE], async (unpacked) => {
     const loggen = loggenOf(unpacked);
     const check = await run(loggen.bin, ['--help'], { env: loggen.env });
     if (check.code !== 0) {

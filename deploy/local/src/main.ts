@@ -1,6 +1,8 @@
 /**
  * The local stack: a real Kafka broker (KRaft), PostgreSQL and the TimescaleDB engine, on the
  * project's own ports and data folders. `npm run stack -- up|down|status|fetch|env [service…]`.
+ * `fetch [kafka-jars|helm|loggen …]` fetches into the cache what the tests and benchmarks run (all three
+ * when none is named); deploy/local/bootstrap.mjs calls it for the ones missing.
  */
 import { fetchKafkaJars } from './kafka.js';
 import { fetchLoggen } from './loggen.js';
@@ -11,15 +13,8 @@ import { fetchHelm, HELM_VERSION } from './tools.js';
 async function main(): Promise<number> {
   const [command = 'status', ...names] = process.argv.slice(2);
   switch (command) {
-    case 'fetch': {
-      const jars = await fetchKafkaJars();
-      process.stdout.write(jars ? 'kafka jars fetched\n' : 'kafka jars already cached\n');
-      const helm = await fetchHelm();
-      process.stdout.write(helm ? `helm ${HELM_VERSION} built\n` : 'helm already built\n');
-      const loggen = await fetchLoggen();
-      process.stdout.write(`loggen ready: ${loggen.bin}\n`);
-      return 0;
-    }
+    case 'fetch':
+      return fetchArtefacts(names);
     case 'up': {
       const started = await stackUp(names);
       process.stdout.write(started.length > 0 ? `started: ${started.join(', ')}\n` : 'already running\n');
@@ -39,10 +34,30 @@ async function main(): Promise<number> {
       return 0;
     default:
       process.stderr.write(
-        'usage: npm run stack -- up|down|status|fetch|env [kafka|postgres|timescaledb …]\n',
+        'usage: npm run stack -- up|down|status|env [kafka|postgres|timescaledb …] | fetch [kafka-jars|helm|loggen …]\n',
       );
       return 2;
   }
+}
+
+const fetchers: Record<string, () => Promise<string>> = {
+  'kafka-jars': async () => ((await fetchKafkaJars()) ? 'kafka jars fetched' : 'kafka jars already cached'),
+  helm: async () => ((await fetchHelm()) ? `helm ${HELM_VERSION} built` : 'helm already built'),
+  loggen: async () => `loggen ready: ${(await fetchLoggen()).bin}`,
+};
+
+async function fetchArtefacts(names: string[]): Promise<number> {
+  const unknown = names.filter((n) => !(n in fetchers));
+  if (unknown.length > 0) {
+    process.stderr.write(
+      `unknown artefact ${unknown.join(', ')}: fetch knows ${Object.keys(fetchers).join(', ')}\n`,
+    );
+    return 2;
+  }
+  for (const name of names.length > 0 ? names : Object.keys(fetchers)) {
+    process.stdout.write(`${await fetchers[name]!()}\n`);
+  }
+  return 0;
 }
 
 async function printStatus(names: string[]): Promise<number> {

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 function findRepoRoot(): string {
@@ -21,6 +22,20 @@ function envInt(name: string, dflt: number): number {
 }
 
 /**
+ * The cache of downloads and builds (Kafka jars, helm, unpacked Debian packages): per user, outside the
+ * checkout, so every clone on the machine re-uses it. `SIEM_STACK_CACHE_DIR` (relative to the checkout)
+ * moves it; else `$XDG_CACHE_HOME/siem-gateway` (a relative XDG_CACHE_HOME is ignored, as the XDG spec
+ * says), else `~/.cache/siem-gateway`. deploy/local/bootstrap.mjs finds it the same way (a test keeps
+ * the two in step).
+ */
+function cacheDir(): string {
+  const own = process.env.SIEM_STACK_CACHE_DIR;
+  if (own !== undefined && own !== '') return resolve(repoRoot, own);
+  const xdg = process.env.XDG_CACHE_HOME;
+  return join(xdg !== undefined && isAbsolute(xdg) ? xdg : join(homedir(), '.cache'), 'siem-gateway');
+}
+
+/**
  * Where the local stack lives and listens. Ports are the project's own (29xxx: below Linux's ephemeral
  * range 32768–60999, so no outgoing connection can be holding one), so the stack never
  * collides with a Kafka or PostgreSQL already running on the machine; all can be moved by environment.
@@ -28,8 +43,8 @@ function envInt(name: string, dflt: number): number {
 export const stackPaths = {
   /** Data, logs and pid files of the running services. */
   stackDir: resolve(repoRoot, process.env.SIEM_STACK_DIR ?? '.stack'),
-  /** Downloaded artefacts re-used across runs (the Kafka jars). */
-  cacheDir: resolve(repoRoot, process.env.SIEM_STACK_CACHE_DIR ?? '.cache'),
+  /** Downloaded and built artefacts re-used across runs and checkouts. */
+  cacheDir: cacheDir(),
 };
 
 export const stackPorts = {

@@ -9,7 +9,7 @@ export const helmBinary = join(binDir, 'helm');
 
 /**
  * Helm is not packaged by Debian: it is built from its source with the Go toolchain (modules from the
- * Go module proxy) into .cache/bin, once. Used by the chart tests (`helm lint`, `helm template`).
+ * Go module proxy) into the cache's bin folder, once. Used by the chart tests (`helm lint`, `helm template`).
  */
 export async function fetchHelm(): Promise<boolean> {
   if (existsSync(helmBinary)) return false;
