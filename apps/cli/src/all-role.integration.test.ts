@@ -17,13 +17,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBuffer, resolveBufferDir } from '@siem/buffer';
 import { decodeRawEvent, type NormalizedEvent, RawEventEncoder } from '@siem/core';
-import { logSummary, type RoleProcess, startRoleProcess, uniqueSuffix, waitUntil } from '@siem/local-stack';
+import {
+  freePort,
+  logSummary,
+  type RoleProcess,
+  startRoleProcess,
+  uniqueSuffix,
+  waitUntil,
+} from '@siem/local-stack';
 import { loadRootConfig } from '@siem/runtime';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const API_PORT = 28401;
-const SYSLOG_PORT = 28402;
-const WINDOWS_PORT = 28403;
+const API_PORT = await freePort();
+const SYSLOG_PORT = await freePort();
+const WINDOWS_PORT = await freePort();
 const NXLOG_4624 = new URL('../../../libs/normalize/src/fixtures/windows/nxlog-4624.json', import.meta.url);
 
 function logger(transport: 'udp' | 'tcp', tag: string, priority: string, message: string): void {

@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeRawEvent } from '@siem/core';
 import {
   createKafkaService,
+  freePort,
   logSummary,
   metricSum,
   readTopic,
@@ -30,8 +31,8 @@ import {
 } from './testing/gateway-process.js';
 
 const KAFKA_PORT = 26200;
-const SYSLOG_PORT = 26202;
-const API_PORT = 26203;
+const SYSLOG_PORT = await freePort();
+const API_PORT = await freePort();
 const OUTAGE_MS = 30_000;
 const RATE = 1_000; // events/s in total
 const CONNECTIONS = 4;

@@ -13,6 +13,7 @@ import { decodeRawEvent, RAW_EVENT_VERSION, type RawEvent } from '@siem/core';
 import {
   deleteTopics,
   fetchLoggen,
+  freePort,
   type Loggen,
   readTopic,
   stackUrls,
@@ -21,8 +22,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GatewayProcess, startGatewayProcess, uniqueTopics } from './testing/gateway-process.js';
 
-const SYSLOG_PORT = 26101;
-const API_PORT = 26102;
+const SYSLOG_PORT = await freePort();
+const API_PORT = await freePort();
 const brokers = stackUrls.kafkaBrokers;
 const topics = uniqueTopics('gw-e2e');
 const run = Date.now().toString(36);

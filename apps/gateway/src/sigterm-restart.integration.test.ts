@@ -23,7 +23,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeRawEvent } from '@siem/core';
-import { deleteTopics, logSummary, metricSum, readTopic, stackUrls, waitForRecords } from '@siem/local-stack';
+import {
+  deleteTopics,
+  freePort,
+  logSummary,
+  metricSum,
+  readTopic,
+  stackUrls,
+  waitForRecords,
+} from '@siem/local-stack';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   type GatewayProcess,
@@ -32,8 +40,8 @@ import {
   uniqueTopics,
 } from './testing/gateway-process.js';
 
-const SYSLOG_PORT = 26301;
-const API_PORT = 26302;
+const SYSLOG_PORT = await freePort();
+const API_PORT = await freePort();
 const CONNECTIONS = 4;
 const RATE = 10_000; // events/s in total: the gateway is busy when the signal comes
 const brokers = stackUrls.kafkaBrokers;

@@ -61,6 +61,8 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
       SIEM_ADAPTERS__SYSLOG_UDP__PORT: String(options.syslogPort),
       SIEM_API__HOST: '127.0.0.1',
       SIEM_API__PORT: String(options.apiPort),
+      // not under test here, and on by default on 5515, which a developer's `npm start` may hold
+      SIEM_ADAPTERS__WINDOWS_EVENTS__ENABLED: 'false',
       ...options.env,
     },
     // SIEM_TEST_GATEWAY_LOGS=<folder> keeps each gateway's log as <folder>/gateway-<pid>.log

@@ -5,6 +5,7 @@
  */
 export * from './certs.js';
 export * from './database.js';
+export * from './default-ports.js';
 export * from './intake.js';
 export * from './kafka-topics.js';
 export * from './prometheus.js';

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nodeArgsFor } from '@siem/core';
+import { defaultPortsLeftOpen } from './default-ports.js';
 
 const cliMain = new URL('../../../../apps/cli/src/main.ts', import.meta.url);
 
@@ -66,12 +67,19 @@ function matches(o: Record<string, unknown>, msg: string | RegExp): boolean {
   return typeof msg === 'string' ? m === msg : msg.test(m);
 }
 
-/** Starts `siem serve --role <role>` with `env` (SIEM_* settings) and waits for its "started" line. */
+/**
+ * Starts `siem serve --role <role>` with `env` (SIEM_* settings) and waits for its "started" line.
+ * Throws before starting when `env` leaves a listener of the role on a default port.
+ */
 export async function startRoleProcess(
   role: Role,
   env: Record<string, string>,
   options: StartRoleOptions = {},
 ): Promise<RoleProcess> {
+  const open = defaultPortsLeftOpen(role, env);
+  if (open.length > 0) {
+    throw new Error(`a test's ${role} role must not use the default ports:\n  ${open.join('\n  ')}`);
+  }
   const child = spawn(process.execPath, [...nodeArgsFor(cliMain), 'serve', '--role', role], {
     env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
