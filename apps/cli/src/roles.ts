@@ -58,6 +58,7 @@ export async function startAll(config: RootConfig, logger: Logger, lifecycle: Li
     writer: storage.writer,
     deadLetters: new FileDeadLetters(join(dataDir(config), 'dead-letters')),
     onStored: (rows) => api?.publishStored(rows),
+    normalize: config.normalizer,
     logger,
   });
   buffer = await openBuffer(config, logger, lifecycle);

@@ -78,6 +78,7 @@ export async function startNormalizer(
     // This member's stored rows; a tail client sees the partitions this pod owns (publish_normalized
     // gives a cluster-wide stream on the normalized topic).
     onStored: (rows) => api?.publishStored(rows),
+    normalize: n,
     logger,
   });
 

@@ -580,6 +580,41 @@ describe('live tail through the pipeline', () => {
   });
 });
 
+describe('time from the future', () => {
+  it('an event dated 2199 is stored at its receive time, so it does not stay first in newest-first results', async () => {
+    const host = `clock-skew-${randomBytes(3).toString('hex')}`;
+    const view = await call<{ listen: string }>(base, '/api/v1/adapters/syslog_udp', {
+      token: K.reader.token,
+    });
+    const port = Number(view.body.listen.split(':').at(-1));
+    const udp = createSocket('udp4');
+    const send = (line: string) => new Promise<void>((res) => udp.send(line, port, '127.0.0.1', () => res()));
+    const sentAt = Date.now();
+    await send(`<34>1 2199-01-01T00:00:00Z ${host} sshd 42 - - from the future`);
+    await send(`<34>1 ${new Date(Date.now() + 1000).toISOString()} ${host} sshd 42 - - from now`);
+    udp.close();
+    let stored: Page = { data: [], next: null, total: null, total_exact: true };
+    const deadline = Date.now() + 10_000;
+    while (stored.data.length < 2 && Date.now() < deadline) {
+      stored = (await call<Page>(base, `/api/v1/events?host=${host}`, { token: K.reader.token })).body;
+      if (stored.data.length < 2) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(stored.data.map((e) => e.message)).toEqual(['from now', 'from the future']);
+    const future = stored.data[1]!;
+    expect(future.time).toBe(future.receivedAt);
+    expect(Date.parse(future.time)).toBeGreaterThanOrEqual(sentAt - 1000);
+    expect(Date.parse(future.time)).toBeLessThanOrEqual(Date.now());
+    expect(future.attrs.event).toEqual({
+      original_time: expect.stringMatching(/^2199-01-01T00:00:00/),
+      time_clamped: 'future',
+    });
+    // newest first over every tenant: not the 2199 event
+    const newest = await call<Page>(base, '/api/v1/events?limit=1', { token: K.reader.token });
+    expect(newest.body.data[0]!.message).not.toBe('from the future');
+    expect(Date.parse(newest.body.data[0]!.time)).toBeLessThan(Date.parse('2100-01-01T00:00:00Z'));
+  });
+});
+
 describe('authentication matrix', () => {
   type Who = keyof typeof K | 'none';
   const who: Who[] = ['none', 'all', 'admin', 'reader', 'tailer', 'ingester', 'acme'];

@@ -6,6 +6,7 @@ import { normalizeGcpEntry } from './cloud/gcp-logging.js';
 import { recordEventId } from './event-id.js';
 import { fail, isObject, type JsonObject, parseJson } from './fields.js';
 import { normalizeSyslog } from './syslog/normalize-syslog.js';
+import { clampTimes, DEFAULT_TIME_BOUNDS, type TimeBoundsOptions } from './time-bounds.js';
 import { normalizeWindowsRecord } from './windows/normalize-windows.js';
 
 /**
@@ -109,14 +110,25 @@ function guarded<T>(raw: RawEvent, fn: () => T): T {
   }
 }
 
-/** Every record of the raw event as a normalized row, in payload order, with deterministic ids. */
-export function normalizeAll(raw: RawEvent): NormalizedEvent[] {
-  return guarded(raw, () => dispatch(raw));
+/** The normalizer's options (the `normalizer` section of the configuration carries them). */
+export interface NormalizeOptions {
+  /** Bounds on the event time relative to the receive time (default: 2 days into the future, no past bound). */
+  time?: TimeBoundsOptions;
+}
+
+/**
+ * Every record of the raw event as a normalized row, in payload order, with deterministic ids, event
+ * times bounded by `options.time` (see time-bounds.ts).
+ */
+export function normalizeAll(raw: RawEvent, options: NormalizeOptions = {}): NormalizedEvent[] {
+  const rows = guarded(raw, () => dispatch(raw));
+  clampTimes(rows, raw.receivedAt, options.time ?? DEFAULT_TIME_BOUNDS);
+  return rows;
 }
 
 /** The single-record case; a raw event carrying several records is refused (use normalizeAll). */
-export function normalize(raw: RawEvent): NormalizedEvent {
-  const rows = normalizeAll(raw);
+export function normalize(raw: RawEvent, options: NormalizeOptions = {}): NormalizedEvent {
+  const rows = normalizeAll(raw, options);
   if (rows.length !== 1) {
     throw new SiemError('SIEM_ERR_NORMALIZE', `payload holds ${rows.length} records; use normalizeAll`, {
       details: { reason: 'multiple_records', count: rows.length },

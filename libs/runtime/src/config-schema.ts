@@ -3,6 +3,7 @@ import { bufferOptionsSchema } from '@siem/buffer';
 import { cloudHttpOptionsSchema } from '@siem/cloud';
 import { type LoadOptions, loadConfig, Section, type Static, Type } from '@siem/config';
 import { kafkaOptionsSchema } from '@siem/kafka';
+import { timeBoundsSchema } from '@siem/normalize';
 import { storageOptionsSchema } from '@siem/storage';
 import { syslogTcpOptionsSchema, syslogTlsOptionsSchema, syslogUdpOptionsSchema } from '@siem/syslog';
 import { windowsEventsOptionsSchema } from '@siem/windows';
@@ -79,6 +80,7 @@ export const rootConfigSchema = Section({
             'Severities whose rows are also published to siem.severity.<name> (e.g. [emergency, alert, critical]).',
         },
       ),
+      time: timeBoundsSchema,
     },
     { description: 'The normalizer: raw events → normalized rows → storage (normalizer and all roles).' },
   ),

@@ -9,7 +9,7 @@ import {
   type NormalizedEvent,
   type Sink,
 } from '@siem/core';
-import { normalizeAll } from '@siem/normalize';
+import { type NormalizeOptions, normalizeAll } from '@siem/normalize';
 import { counter, histogram, RateLimitedLog } from '@siem/observability';
 
 const metrics = {
@@ -46,6 +46,8 @@ export interface NormalizingSinkOptions {
   publisher?: RowPublisher | null;
   /** Called with the rows of each stored batch (the live tail). Must not throw or block. */
   onStored?: (rows: readonly NormalizedEvent[]) => void;
+  /** The normalizer's options (the `normalizer` configuration section carries them). */
+  normalize?: NormalizeOptions;
   logger: LoggerLike;
 }
 
@@ -118,7 +120,7 @@ export class NormalizingSink implements Sink<readonly BufferRecord[]> {
 
     for (const record of records) {
       try {
-        for (const row of normalizeAll(decodeRawEvent(record.value))) {
+        for (const row of normalizeAll(decodeRawEvent(record.value), this.#o.normalize)) {
           rows.push(row);
           origin.push(record);
         }
