@@ -70,15 +70,9 @@ function aptListsPresent() {
 }
 
 function aptGet(prefix, args) {
-  return [
-    ...prefix,
-    'env',
-    'DEBIAN_FRONTEND=noninteractive',
-    'apt-get',
-    '-o',
-    'DPkg::Lock::Timeout=300',
-    ...args,
-  ];
+  // waits for another apt (unattended upgrades) instead of failing; no progress bars in a log
+  const options = ['-o', 'DPkg::Lock::Timeout=300', '-o', 'Dpkg::Use-Pty=0'];
+  return [...prefix, 'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', ...options, ...args];
 }
 
 /** @type {Step} */
