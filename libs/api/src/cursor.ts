@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { parseTime } from './time-param.js';
 
 /**
  * The position after the last event of a page, in the order of the query: time desc, event_id desc,
@@ -46,9 +47,12 @@ export function decodeCursor(text: string, fingerprint: string): CursorPosition 
     value[0] !== VERSION ||
     typeof value[1] !== 'string' ||
     !TIME.test(value[1]) ||
+    // the shape is not enough: a tampered 2026-02-30 would reach the database and fail the query
+    typeof parseTime(value[1]) === 'string' ||
     typeof value[2] !== 'string' ||
     !UUID.test(value[2]) ||
     typeof value[3] !== 'string' ||
+    value[3].includes('\u0000') ||
     typeof value[4] !== 'string'
   ) {
     return 'is not a cursor returned by this API';

@@ -15,10 +15,11 @@ import {
 } from './filters.js';
 import { parseInterval } from './histogram.js';
 import type { ApiOptions } from './options.js';
+import { PAGE_ENVELOPE_BYTES, pageMeta, pageMetaSchema, pagingOf } from './paging.js';
 import { errorResponses, errorSchema, eventSchema } from './schemas.js';
 import type { TailHub } from './tail.js';
 
-type EventsQuery = FilterParams & { limit?: number; next?: string };
+type EventsQuery = FilterParams & { limit?: number; next?: string; page?: number; per_page?: number };
 type HistogramQuery = FilterParams & { interval?: string };
 
 function invalid(problems: ParamProblem[]): SiemError {
@@ -67,11 +68,25 @@ export function registerEventRoutes(
       config: { access: { scope: 'read' } },
       schema: {
         tags,
-        summary: 'Stored events, newest first, filtered (filters combine with AND), with cursor pagination.',
+        summary:
+          'Stored events, newest first, filtered (filters combine with AND), with cursor or page/per_page pagination.',
         description:
-          'Answers {data, next, total, total_exact}. Pass `next` back as next= with the same filters for the following ' +
-          'page; next is null on the last page. total is counted on the first page only, exactly up to the configured ' +
-          'count limit (total_exact false: at least that many), and null when counting would take longer than query.count_timeout_ms.',
+          'Two ways to page, never both in one request (400):\n\n' +
+          '- **Cursor** (the default, and the fast path at any depth): answers {data, next, total, total_exact, ' +
+          'truncated}. Pass `next` back as next= with the same filters for the following page; next is null on the ' +
+          'last page. total is counted on the first page only, exactly up to query.count_limit (total_exact false: ' +
+          'at least that many), and null when counting would take longer than query.count_timeout_ms.\n' +
+          '- **page / per_page** (1-based, per_page ≤ 1000), like an audit-log API: answers {data, meta: ' +
+          '{current_page, per_page, total_pages, total_count, total_count_capped}, next, truncated}. ' +
+          'page × per_page may be at most query.max_offset (default 100000): each deeper page costs more to skip ' +
+          'to, so walk further with the cursor (`next` of any page continues right after it). total_count is ' +
+          'counted on every page up to query.max_offset: total_count_capped true means at least that many match ' +
+          '(total_pages is then a lower bound); both are null when counting would take longer than ' +
+          'query.count_timeout_ms.\n\n' +
+          'Every page also stops at a byte budget (query.max_page_bytes, default 8 MiB of JSON, the first event ' +
+          'always included): then `truncated` is "byte_budget", the page holds fewer events than asked although ' +
+          'more match, and `next` continues right after its last event (page numbers do not: follow next). ' +
+          '`truncated` is null otherwise.',
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -79,6 +94,18 @@ export function registerEventRoutes(
             ...filterParamsSchema,
             limit: { type: 'integer', minimum: 1, maximum: 1000, description: 'Events per page (≤ 1000).' },
             next: { type: 'string', maxLength: 512, description: 'Cursor from the previous page.' },
+            page: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 100_000,
+              description: 'Page number, 1-based (page mode; not with next or limit).',
+            },
+            per_page: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 1000,
+              description: 'Events per page in page mode (≤ 1000; default query.default_limit).',
+            },
           },
         },
         response: {
@@ -87,8 +114,14 @@ export function registerEventRoutes(
             properties: {
               data: { type: 'array', items: eventSchema },
               next: { type: ['string', 'null'] },
-              total: { type: ['integer', 'null'] },
-              total_exact: { type: 'boolean' },
+              total: { type: ['integer', 'null'], description: 'Cursor mode only.' },
+              total_exact: { type: 'boolean', description: 'Cursor mode only.' },
+              meta: { ...pageMetaSchema, description: 'Page mode only.' },
+              truncated: {
+                type: ['string', 'null'],
+                enum: ['byte_budget', null],
+                description: 'byte_budget: the page stopped at query.max_page_bytes; follow next.',
+              },
             },
           },
           ...errorResponses,
@@ -101,8 +134,9 @@ export function registerEventRoutes(
       const q = req.query;
       const parsed = parseFilter(q);
       const problems = 'problems' in parsed ? [...parsed.problems] : [];
+      const paging = pagingOf(q, options, problems);
       let after = null;
-      if (q.next !== undefined && 'filter' in parsed) {
+      if (q.next !== undefined && paging === null && 'filter' in parsed) {
         const c = decodeCursor(q.next, filterFingerprint(parsed.filter));
         if (typeof c === 'string') problems.push({ parameter: 'next', message: c });
         else after = c;
@@ -110,20 +144,24 @@ export function registerEventRoutes(
       if (problems.length > 0 || !('filter' in parsed)) throw invalid(problems);
       const filter = parsed.filter;
       const tenants = readableTenants(principalOf(req), filter.tenants);
+      const limit = paging?.perPage ?? q.limit ?? options.query.default_limit;
       const page = await storageOrThrow(deps.queries).page({
         filter,
         tenants,
         after,
-        limit: q.limit ?? options.query.default_limit,
-        countLimit: options.query.count_limit,
+        limit,
+        offset: paging === null ? 0 : (paging.page - 1) * paging.perPage,
+        maxBytes: options.query.max_page_bytes - PAGE_ENVELOPE_BYTES,
+        // page mode counts every page, up to the deepest offset it may reach
+        countLimit: paging === null ? options.query.count_limit : options.query.max_offset,
         countTimeoutMs: options.query.count_timeout_ms,
       });
-      return {
-        data: page.events,
-        next: page.next === null ? null : encodeCursor(page.next, filterFingerprint(filter)),
-        total: page.total,
-        total_exact: page.totalExact,
-      };
+      const next = page.next === null ? null : encodeCursor(page.next, filterFingerprint(filter));
+      const truncated = page.truncatedByBytes ? 'byte_budget' : null;
+      if (paging === null) {
+        return { data: page.events, next, total: page.total, total_exact: page.totalExact, truncated };
+      }
+      return { data: page.events, meta: pageMeta(paging, page.total, page.totalExact), next, truncated };
     },
   );
 

@@ -147,7 +147,15 @@ export interface PageRequest {
   tenants: readonly string[] | null;
   after: CursorPosition | null;
   limit: number;
-  /** Count the matches up to this many (0: do not count). */
+  /** Matching rows skipped before the page (page/per_page paging; never with `after`). Default 0. */
+  offset?: number;
+  /**
+   * The page stops before the row that would take its JSON past this many bytes (estimated by the
+   * database from the escaped text columns and attrs, plus a fixed allowance for the rest). The first
+   * row is always returned, however large, so paging always moves on. Default: no budget.
+   */
+  maxBytes?: number;
+  /** Count the matches up to this many (0: do not count). Counted when `after` is null. */
   countLimit: number;
   /** Time the count may take; beyond it the total is null. */
   countTimeoutMs: number;
@@ -155,11 +163,22 @@ export interface PageRequest {
 
 export interface PageResult {
   events: NormalizedEvent[];
+  /** After the last row returned, when more rows match. */
   next: CursorPosition | null;
   /** Exact when `totalExact`; else a lower bound (more matched than the count limit). Null: not counted. */
   total: number | null;
   totalExact: boolean;
+  /** The page holds fewer rows than `limit` although more matched: the byte budget stopped it. */
+  truncatedByBytes: boolean;
 }
+
+/**
+ * JSON bytes of a row, estimated by the database: the text columns as escaped JSON strings (to_json
+ * escapes as JSON.stringify does), attrs as jsonb's text (a little longer than JSON.stringify's: an
+ * overestimate), and an allowance for the names and the fixed-width values (times, ids, numbers).
+ */
+const ROW_BYTES = `(octet_length(to_json(array[x.tenant_id, x.host_name, x.app_name, x.action, x.user_name, x.process_name,
+  x.event_code, x.message, x.raw])::text) + octet_length(x.attrs::text) + 480)::bigint`;
 
 export interface HistogramRequest {
   filter: EventFilter;
@@ -215,9 +234,10 @@ export class EventQueries {
         inner.push(`(e.time, e.event_id) <= (${t}, ${id})`, `e.time <= ${t}`);
         outer.push(`(x.time, x.event_id, x.tenant_id) < (${t}, ${id}, ${p.add(r.after.tenantId, 'text')})`);
       }
+      const offset = r.offset ?? 0;
       const lim = p.add(r.limit + 1, 'integer');
       // one more row per tenant than the page, so an excluded tie on the cursor row never shortens it
-      const perTenant = p.add(r.limit + 2, 'integer');
+      const perTenant = p.add(offset + r.limit + 2, 'integer');
       const tenantSource =
         r.tenants === null
           ? `(with recursive tenants(id) as (
@@ -227,22 +247,40 @@ export class EventQueries {
                from tenants where tenants.id is not null
              ) select id from tenants where id is not null)`
           : `(select unnest(${p.add(r.tenants, 'text[]')}) as id)`;
+      const order = 'x.time desc, x.event_id desc, x.tenant_id desc';
+      // The byte budget is applied by the database (a running sum over the page's rows), so rows past
+      // it are never sent: a page of 60 KB events costs the budget, not limit × 60 KB.
+      const budget = p.add(
+        Math.min(r.maxBytes ?? Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
+        'bigint',
+      );
       const sql = `
-        select x.* from ${tenantSource} as t
-        cross join lateral (
-          select e.time, ${SELECT_COLUMNS}
-          from ${q}.events e
-          where e.tenant_id = t.id${inner.map((w) => `\n            and ${w}`).join('')}
-          order by e.time desc, e.event_id desc
-          limit ${perTenant}
-        ) x
-        ${outer.length > 0 ? `where ${outer.join(' and ')}` : ''}
-        order by x.time desc, x.event_id desc, x.tenant_id desc
-        limit ${lim}`;
-      const res = await c.query<PageRow>(sql, p.values);
+        select y.* from (
+          select z.*, count(*) over () as fetched,
+            sum(z.row_bytes) over (order by ${order.replaceAll('x.', 'z.')} rows unbounded preceding) as bytes_through
+          from (select x.*, ${ROW_BYTES} as row_bytes from (
+            select x.* from ${tenantSource} as t
+            cross join lateral (
+              select e.time, ${SELECT_COLUMNS}
+              from ${q}.events e
+              where e.tenant_id = t.id${inner.map((w) => `\n                and ${w}`).join('')}
+              order by e.time desc, e.event_id desc
+              limit ${perTenant}
+            ) x
+            ${outer.length > 0 ? `where ${outer.join(' and ')}` : ''}
+            order by ${order}
+            ${offset > 0 ? `offset ${p.add(offset, 'integer')}` : ''}
+            limit ${lim}
+          ) x) z
+        ) y
+        where y.bytes_through <= ${budget} or y.bytes_through = y.row_bytes
+        order by y.time desc, y.event_id desc, y.tenant_id desc`;
+      const res = await c.query<PageRow & { fetched: string }>(sql, p.values);
       const rows = res.rows;
-      const more = rows.length > r.limit;
-      const page = more ? rows.slice(0, r.limit) : rows;
+      const fetched = rows.length === 0 ? 0 : Number(rows[0]!.fetched);
+      const page = rows.length > r.limit ? rows.slice(0, r.limit) : rows;
+      const more = fetched > page.length;
+      const truncatedByBytes = page.length < Math.min(r.limit, fetched);
       const last = page[page.length - 1];
       const next =
         more && last !== undefined
@@ -252,8 +290,8 @@ export class EventQueries {
       let total: number | null = null;
       let totalExact = false;
       if (r.after === null && r.countLimit > 0) {
-        if (!more) {
-          total = page.length;
+        if (!more && (page.length > 0 || offset === 0)) {
+          total = offset + page.length;
           totalExact = true;
         } else {
           const cp = new Params();
@@ -284,7 +322,7 @@ export class EventQueries {
           }
         }
       }
-      return { events: page.map(toEvent), next, total, totalExact };
+      return { events: page.map(toEvent), next, total, totalExact, truncatedByBytes };
     });
   }
 
@@ -400,6 +438,15 @@ function translate(err: unknown, timeoutMs: number): unknown {
     return new SiemError(
       'SIEM_ERR_TIMEOUT',
       `the query took longer than ${timeoutMs} ms: narrow the time range or add a selective filter`,
+      { cause: err },
+    );
+  }
+  if (typeof code === 'string' && code.startsWith('22')) {
+    // Data exceptions come from the request's values (every one is a bound parameter): a value the
+    // checks before the query let through is the client's problem to fix, not an outage.
+    return new SiemError(
+      'SIEM_ERR_REQUEST_INVALID',
+      `a parameter is out of what the database accepts: ${(err as Error).message}`,
       { cause: err },
     );
   }

@@ -64,7 +64,43 @@ describe('parseTime', () => {
     expect(parseTime('yesterday')).toMatch(/ISO 8601/);
     expect(parseTime("2025-01-31'; drop table x; --")).toMatch(/ISO 8601/);
     expect(parseTime('2025-13-45T00:00:00Z')).toMatch(/not a valid date/);
-    expect(parseTime('999999999999')).toMatch(/out of range/);
+    expect(parseTime('99999999999999')).toMatch(/ISO 8601/);
+  });
+
+  it('reads epoch milliseconds from 12 digits on, keeping a fraction as microseconds', () => {
+    expect(parseTime('1738310400000')).toEqual({ iso: '2025-01-31T08:00:00Z', ms: Date.UTC(2025, 0, 31, 8) });
+    expect(parseTime('1738310400123.5')).toEqual({
+      iso: '2025-01-31T08:00:00.123500Z',
+      ms: Date.UTC(2025, 0, 31, 8) + 123,
+    });
+    expect(parseTime('99999999999')).toMatchObject({ iso: '5138-11-16T09:46:39Z' }); // 11 digits: seconds
+  });
+
+  it('refuses dates and times that do not exist, as the database would', () => {
+    const refused: Array<[string, RegExp]> = [
+      ['2026-02-30', /day 30 does not exist in 2026-02/],
+      ['2026-02-30T00:00:00Z', /day 30 does not exist in 2026-02/],
+      ['2026-04-31T12:00:00Z', /day 31 does not exist in 2026-04/],
+      ['2100-02-29T00:00:00Z', /day 29 does not exist in 2100-02/],
+      ['2026-13-01T00:00:00Z', /month 13 does not exist/],
+      ['2026-00-10', /month 00 does not exist/],
+      ['2026-01-00', /day 00 does not exist/],
+      ['2026-01-01T25:00:00Z', /hour 25 does not exist/],
+      ['2026-01-01T24:00:00Z', /hour 24 does not exist/],
+      ['2026-01-01T10:60:00Z', /minute 60 does not exist/],
+      ['2026-01-01T10:00:60Z', /second 60 does not exist/],
+      ['2026-01-01T10:00:00+25:00', /UTC offset/],
+      ['2026-01-01T10:00:00+02:75', /UTC offset/],
+      ['0000-01-01T00:00:00Z', /out of range/],
+    ];
+    for (const [text, why] of refused) expect(parseTime(text), text).toMatch(why);
+    expect(parseTime('2024-02-29T00:00:00Z')).toMatchObject({ ms: Date.UTC(2024, 1, 29) });
+    expect(parseTime('2000-02-29')).toMatchObject({ ms: Date.UTC(2000, 1, 29) });
+    expect(parseTime('0099-12-31T00:00:00Z')).toMatchObject({ iso: '0099-12-31T00:00:00Z' });
+    expect(parseTime('2025-01-31T10:00:00.5+02:00')).toEqual({
+      iso: '2025-01-31T08:00:00.500000Z',
+      ms: Date.UTC(2025, 0, 31, 8) + 500,
+    });
   });
 });
 
@@ -105,6 +141,7 @@ describe('parseFilter', () => {
     expect(parseIp('10.0.0.1')).toMatchObject({ prefix: 32 });
     expect(parseIp('10.0.0.1/x')).toBeNull();
     expect(parseIp("10.0.0.1' or 1=1")).toBeNull();
+    expect(parseIp('fe80::1%eth0')).toBeNull(); // a zone id: node's isIP takes it, PostgreSQL's inet does not
   });
 });
 
@@ -161,5 +198,24 @@ describe('cursor', () => {
       'base64url',
     );
     expect(decodeCursor(forged, filterFingerprint(f))).toMatch(/not a cursor/);
+  });
+
+  it('refuses a tampered cursor whose time does not exist or whose tenant the database cannot hold', () => {
+    const fp = filterFingerprint(f);
+    const [version, , id, tenant, digest] = JSON.parse(
+      Buffer.from(encodeCursor(pos, fp), 'base64url').toString('utf8'),
+    ) as unknown[];
+    const tampered = (time: unknown, t: unknown = tenant) =>
+      Buffer.from(JSON.stringify([version, time, id, t, digest])).toString('base64url');
+    expect(decodeCursor(tampered(pos.time), fp)).toEqual(pos); // the forgery itself is well made
+    for (const time of [
+      '2026-02-30T00:00:00.000000Z',
+      '2026-13-01T00:00:00.000000Z',
+      '2026-01-01T25:00:00.000000Z',
+      '0000-01-01T00:00:00.000000Z',
+    ]) {
+      expect(decodeCursor(tampered(time), fp), time).toMatch(/not a cursor/);
+    }
+    expect(decodeCursor(tampered(pos.time, 'ac\u0000me'), fp)).toMatch(/not a cursor/);
   });
 });

@@ -1,5 +1,8 @@
 import { BlockList, isIP } from 'node:net';
 import { eventCategories, eventOutcomes, type NormalizedEvent, severityNames, sourceTypes } from '@siem/core';
+import { parseTime } from './time-param.js';
+
+export { parseTime } from './time-param.js';
 
 /**
  * The event filters shared by the query, the histogram and the live tail: parsed once from the query
@@ -78,7 +81,9 @@ export const filterParamsSchema = {
     type: 'string',
     maxLength: 64,
     description:
-      'Oldest event time, inclusive: ISO 8601 with Z or an offset (2025-01-31T08:00:00Z), a date (UTC midnight), or epoch seconds.',
+      'Oldest event time, inclusive: ISO 8601 with Z or an offset (2025-01-31T08:00:00Z), a date (UTC midnight), ' +
+      'epoch seconds (1738310400), or epoch milliseconds (12 digits or more: 1738310400000). A date or time that ' +
+      'does not exist (2026-02-30, hour 25) is refused with 400.',
   },
   to: { type: 'string', maxLength: 64, description: 'Newest event time, exclusive; same forms as from.' },
   tenant: list('Tenant id. A key bound to a tenant can only name its own.'),
@@ -106,30 +111,6 @@ export const filterParamsSchema = {
   },
 } as const;
 
-const ISO =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
-const EPOCH = /^(\d{1,12})(?:\.(\d{1,9}))?$/;
-
-/** A time parameter → an ISO string PostgreSQL reads exactly, and milliseconds for JavaScript. */
-export function parseTime(text: string): { iso: string; ms: number } | string {
-  const e = EPOCH.exec(text);
-  if (e !== null) {
-    const seconds = Number(e[1]);
-    const fraction = (e[2] ?? '').slice(0, 6);
-    const base = new Date(seconds * 1000);
-    if (Number.isNaN(base.getTime()) || base.getUTCFullYear() > 9999) return 'is out of range';
-    const iso = `${base.toISOString().slice(0, 19)}${fraction === '' ? '' : `.${fraction}`}Z`;
-    return { iso, ms: seconds * 1000 + Math.floor(Number(`0.${fraction || '0'}`) * 1000) };
-  }
-  const m = ISO.exec(text);
-  if (m === null) return 'must be ISO 8601 (2025-01-31T08:00:00Z) or epoch seconds';
-  if (m[4] !== undefined && m[8] === undefined)
-    return 'needs a time zone: end it with Z or an offset like +02:00';
-  const ms = Date.parse(m[4] === undefined ? `${text.slice(0, 10)}T00:00:00Z` : text.replace(' ', 'T'));
-  if (Number.isNaN(ms)) return 'is not a valid date';
-  return { iso: m[4] === undefined ? `${text.slice(0, 10)}T00:00:00Z` : text.replace(' ', 'T'), ms };
-}
-
 export function parseSeverity(text: string): number | null {
   if (/^[0-7]$/.test(text)) return Number(text);
   const i = (severityNames as readonly string[]).indexOf(text.toLowerCase());
@@ -140,7 +121,8 @@ export function parseIp(text: string): IpMatch | null {
   const slash = text.indexOf('/');
   const address = slash < 0 ? text : text.slice(0, slash);
   const v = isIP(address);
-  if (v === 0) return null;
+  // isIP takes a zone id (fe80::1%eth0); PostgreSQL's inet does not
+  if (v === 0 || address.includes('%')) return null;
   const max = v === 4 ? 32 : 128;
   let prefix = max;
   if (slash >= 0) {

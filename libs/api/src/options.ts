@@ -126,6 +126,21 @@ export const apiOptionsSchema = Section(
           default: 1000,
           description: 'Time the first-page total may take; when counting would take longer, total is null.',
         }),
+        max_page_bytes: Type.Integer({
+          minimum: 65_536,
+          default: 8_388_608,
+          description:
+            'An events page stops before the event that would take its JSON past this many bytes (besides the ' +
+            'row limit) and says so (truncated: byte_budget, next continues after its last event). The first ' +
+            'event of a page is always sent.',
+        }),
+        max_offset: Type.Integer({
+          minimum: 1000,
+          default: 100_000,
+          description:
+            'page × per_page may not exceed this (deeper offsets cost more with each page: walk them with the ' +
+            'cursor); page-mode totals are counted up to it.',
+        }),
         max_buckets: Type.Integer({
           minimum: 10,
           default: 10_000,

@@ -83,6 +83,33 @@ describe('on the TimescaleDB engine', () => {
     expect(got).toEqual(expected);
   });
 
+  it('pages with page/per_page in the cursor order, and answers a date that does not exist with 400', async () => {
+    type Paged = { data: NormalizedEvent[]; meta: { total_count: number; total_pages: number } };
+    const expected = ROWS.filter((e) => e.tenantId === 'globex')
+      .map((e) => e.eventId)
+      .reverse();
+    const got: string[] = [];
+    for (let page = 1; page <= 3; page++) {
+      const r = await call<Paged>(base, `/api/v1/events?tenant=globex&page=${page}&per_page=120`, {
+        token: reader.token,
+      });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(r.body.meta).toMatchObject({ total_count: 300, total_pages: 3 });
+      got.push(...r.body.data.map((e) => e.eventId));
+    }
+    expect(got).toEqual(expected);
+    const bad = await call<{ details: unknown }>(base, '/api/v1/events?from=2025-02-30T00:00:00Z', {
+      token: reader.token,
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.details).toEqual([
+      {
+        parameter: 'from',
+        message: '"2025-02-30T00:00:00Z" is not a valid date: day 30 does not exist in 2025-02',
+      },
+    ]);
+  });
+
   it('counts histograms from the continuous aggregates, before and after they are materialized', async () => {
     const from = T0 + 2 * HOUR + 5 * 60_000;
     const to = T0 + 3 * DAY + 20 * HOUR + 55 * 60_000;
