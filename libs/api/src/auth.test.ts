@@ -92,6 +92,55 @@ describe('ApiKeyStore', () => {
     }
   });
 
+  it('says which principals a reload revoked, and why, and tells its listeners', () => {
+    vi.useFakeTimers();
+    try {
+      const file = join(dir, 'revocation.yaml');
+      const t = Object.fromEntries(
+        ['kept', 'gone', 'demoted', 'moved', 'replaced'].map((id) => [id, generateApiKey()]),
+      );
+      const entries = (over: Record<string, Partial<ApiKeyEntry> | null>) =>
+        JSON.stringify(
+          Object.keys(t)
+            .filter((id) => over[id] !== null)
+            .map((id) => ({ ...key(id, t[id]!, ['tail', 'read']), ...over[id] })),
+        );
+      writeFileSync(file, entries({}));
+      const store = new ApiKeyStore({ keys: [], file, reloadSeconds: 1, logger: silentLogger });
+      const before = Object.fromEntries(Object.keys(t).map((id) => [id, store.authenticate(t[id]!)!]));
+      let reloads = 0;
+      store.onReload(() => reloads++);
+      for (const p of Object.values(before)) expect(store.revocation(p, 'tail')).toBeNull();
+      expect(store.revocation(LOOPBACK_PRINCIPAL, 'tail')).toBe('keys_required');
+
+      writeFileSync(
+        file,
+        entries({
+          gone: null,
+          demoted: { scopes: ['read'] },
+          moved: { tenant: 'acme' },
+          replaced: { hash: hashApiKey(generateApiKey()) },
+        }),
+      );
+      vi.advanceTimersByTime(1_100);
+      expect(reloads).toBe(1);
+      expect(store.revocation(before.kept!, 'tail')).toBeNull();
+      expect(store.revocation(before.gone!, 'tail')).toBe('key_removed');
+      expect(store.revocation(before.demoted!, 'tail')).toBe('scope_removed');
+      expect(store.revocation(before.demoted!, 'read')).toBeNull();
+      expect(store.revocation(before.moved!, 'tail')).toBe('tenant_changed');
+      expect(store.revocation(before.replaced!, 'tail')).toBe('key_removed');
+
+      writeFileSync(file, '[]');
+      vi.advanceTimersByTime(1_100);
+      expect(store.size).toBe(0);
+      expect(store.revocation(LOOPBACK_PRINCIPAL, 'tail')).toBeNull(); // keyless mode again
+      store.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('says what is wrong in a keys file', () => {
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, '- id: x\n  hash: sha256:00\n  scopes: [root]\n  extra: 1\n');

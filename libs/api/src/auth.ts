@@ -25,6 +25,9 @@ export interface Principal {
 
 export const TOKEN_PREFIX = 'siem_';
 
+/** Why a key accepted earlier is no longer accepted for a scope (see ApiKeyStore.revocation). */
+export type KeyRevocation = 'key_removed' | 'scope_removed' | 'tenant_changed' | 'keys_required';
+
 export function generateApiKey(): string {
   return `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
 }
@@ -45,11 +48,14 @@ interface StoredKey {
   principal: Principal;
 }
 
+/** The digest each principal was authenticated with: a key replaced under the same id is another key. */
+const digestOf = new WeakMap<Principal, Buffer>();
+
 function toStored(k: ApiKeyEntry): StoredKey {
-  return {
-    digest: Buffer.from(k.hash.slice('sha256:'.length), 'hex'),
-    principal: Object.freeze({ id: k.id, scopes: new Set(k.scopes), tenant: k.tenant ?? null }),
-  };
+  const digest = Buffer.from(k.hash.slice('sha256:'.length), 'hex');
+  const principal = Object.freeze({ id: k.id, scopes: new Set(k.scopes), tenant: k.tenant ?? null });
+  digestOf.set(principal, digest);
+  return { digest, principal };
 }
 
 const keyListSchema = Type.Array(apiKeySchema);
@@ -99,6 +105,7 @@ export class ApiKeyStore {
   readonly #logger: LoggerLike;
   #fileStamp = '';
   #timer: NodeJS.Timeout | null = null;
+  readonly #reloaded = new Set<() => void>();
 
   constructor(o: {
     keys: readonly ApiKeyEntry[];
@@ -132,9 +139,33 @@ export class ApiKeyStore {
     return found;
   }
 
+  /**
+   * Why a principal authenticated earlier may no longer use `scope`, or null while it still may, as a
+   * new request would be judged now: its key (same id and same digest) is still configured, still holds
+   * the scope and is bound to the same tenant; the keyless loopback principal only while no key exists.
+   */
+  revocation(principal: Principal, scope: ApiScope): KeyRevocation | null {
+    if (principal === LOOPBACK_PRINCIPAL) return this.#keys.length === 0 ? null : 'keys_required';
+    const digest = digestOf.get(principal);
+    const now = this.#keys.find(
+      (k) => k.principal.id === principal.id && digest !== undefined && k.digest.equals(digest),
+    );
+    if (now === undefined) return 'key_removed';
+    if (!now.principal.scopes.has(scope)) return 'scope_removed';
+    if (now.principal.tenant !== principal.tenant) return 'tenant_changed';
+    return null;
+  }
+
+  /** Calls `listener` after each reload that changed the keys; returns the unsubscribe. */
+  onReload(listener: () => void): () => void {
+    this.#reloaded.add(listener);
+    return () => this.#reloaded.delete(listener);
+  }
+
   close(): void {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
+    this.#reloaded.clear();
   }
 
   #stamp(): string {
@@ -154,7 +185,18 @@ export class ApiKeyStore {
     checkUnique(all);
     this.#keys = all.map(toStored);
     this.#fileStamp = stamp;
-    if (!initial) this.#logger.info({ keys: all.length, file: this.#file }, 'API keys reloaded');
+    if (initial) return;
+    this.#logger.info({ keys: all.length, file: this.#file }, 'API keys reloaded');
+    for (const listener of this.#reloaded) {
+      try {
+        listener();
+      } catch (err) {
+        this.#logger.error(
+          { err: err instanceof Error ? err.message : String(err) },
+          'API keys listener failed',
+        );
+      }
+    }
   }
 
   #reloadIfChanged(): void {

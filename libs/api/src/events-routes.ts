@@ -1,7 +1,7 @@
 import type { WebSocket } from '@fastify/websocket';
 import { SiemError } from '@siem/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type Principal, readableTenants } from './auth.js';
+import { type KeyRevocation, type Principal, readableTenants } from './auth.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { EventQueries } from './events-sql.js';
 import {
@@ -58,7 +58,13 @@ const tags = ['events'];
 
 export function registerEventRoutes(
   app: FastifyInstance,
-  deps: { queries: EventQueries | null; tail: TailHub; options: ApiOptions },
+  deps: {
+    queries: EventQueries | null;
+    tail: TailHub;
+    options: ApiOptions;
+    /** Why the key may no longer tail (keys changed between the upgrade's check and now), or null. */
+    tailRevocation?: (p: Principal) => KeyRevocation | null;
+  },
 ): void {
   const { options, tail } = deps;
 
@@ -289,7 +295,10 @@ export function registerEventRoutes(
       const filter = filterOf(req.query);
       const tenants = readableTenants(principal, filter.tenants);
       const scoped: EventFilter = { ...filter, tenants };
-      tail.add(socket, principal.id, compileMatcher(scoped), { tenants });
+      tail.add(socket, principal, compileMatcher(scoped), { tenants });
+      // the keys may have changed while the upgrade was under way: judge this socket like the others
+      if (deps.tailRevocation !== undefined)
+        tail.revoke((p) => (p === principal ? deps.tailRevocation!(p) : null));
     },
   );
 }

@@ -5,6 +5,7 @@ export {
   generateApiKey,
   hashApiKey,
   isLoopback,
+  type KeyRevocation,
   type Principal,
   type RouteAccess,
   readableTenants,
@@ -29,4 +30,4 @@ export * from './options.js';
 export { errorSchema } from './schemas.js';
 export * from './server.js';
 export { defaultStatSeries, type Rates, STAT_WINDOWS, type StatSeries, StatsSampler } from './stats.js';
-export { type TailClientStats, TailHub, type TailOptions } from './tail.js';
+export { TAIL_REVOKED_CLOSE_CODE, type TailClientStats, TailHub, type TailOptions } from './tail.js';

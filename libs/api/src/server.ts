@@ -155,6 +155,9 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     ...(opts.registry === undefined ? {} : { registry: opts.registry }),
     ...(opts.statSeries === undefined ? {} : { series: opts.statSeries }),
   });
+  // A key removed (or stripped of the tail scope) gets 401/403 on its next request at once; a tail
+  // opened before would keep streaming: close it when the keys change.
+  keys.onReload(() => tail.revoke((p) => keys.revocation(p, 'tail')));
   const queries =
     opts.database === undefined || opts.database === null
       ? null
@@ -298,7 +301,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   );
 
   registerAdapterRoutes(app, opts.adapters ?? null);
-  registerEventRoutes(app, { queries, tail, options });
+  registerEventRoutes(app, { queries, tail, options, tailRevocation: (p) => keys.revocation(p, 'tail') });
 
   app.addHook('onReady', async () => stats.start());
   app.addHook('onClose', async () => {

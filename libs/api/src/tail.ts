@@ -1,6 +1,7 @@
 import type { WebSocket } from '@fastify/websocket';
 import type { LoggerLike, NormalizedEvent } from '@siem/core';
 import { counter, gauge } from '@siem/observability';
+import type { KeyRevocation, Principal } from './auth.js';
 
 const metrics = {
   clients: gauge({ name: 'siem_api_tail_clients', help: 'Live tail connections open.' }),
@@ -9,6 +10,24 @@ const metrics = {
     name: 'siem_api_tail_dropped_events_total',
     help: 'Events not sent to a live tail client because its queue was full (the client is told how many).',
   }),
+  revoked: counter({
+    name: 'siem_api_tail_revoked_total',
+    help: 'Live tail connections closed because their key no longer allows the tail, by reason.',
+    labelNames: ['reason'],
+  }),
+};
+
+/**
+ * Close code of a tail whose key was revoked: 1008 (policy violation) is the standard code for "this
+ * endpoint's policy no longer lets you in"; the reason text says which key and why.
+ */
+export const TAIL_REVOKED_CLOSE_CODE = 1008;
+
+const REVOCATION_TEXT: Record<KeyRevocation, string> = {
+  key_removed: 'the API key was removed or replaced',
+  scope_removed: 'the API key lost the tail scope',
+  tenant_changed: 'the API key is bound to another tenant now',
+  keys_required: 'API keys are configured now: connect with a key',
 };
 
 export interface TailOptions {
@@ -48,7 +67,7 @@ interface DropMark {
  */
 class TailClient {
   readonly id: number;
-  readonly key: string;
+  readonly principal: Principal;
   readonly #ws: WebSocket;
   readonly #match: (e: NormalizedEvent) => boolean;
   readonly #o: TailOptions;
@@ -62,13 +81,13 @@ class TailClient {
 
   constructor(
     id: number,
-    key: string,
+    principal: Principal,
     ws: WebSocket,
     match: (e: NormalizedEvent) => boolean,
     o: TailOptions,
   ) {
     this.id = id;
-    this.key = key;
+    this.principal = principal;
     this.#ws = ws;
     this.#match = match;
     this.#o = o;
@@ -81,7 +100,7 @@ class TailClient {
   stats(): TailClientStats {
     return {
       id: this.id,
-      key: this.key,
+      key: this.principal.id,
       queued: this.#events,
       sent: this.#sent,
       dropped: this.#dropped,
@@ -178,6 +197,12 @@ class TailClient {
     this.#head = 0;
     this.#events = 0;
   }
+
+  /** Stops the stream at once: nothing queued is sent after the close frame. */
+  revoke(reason: KeyRevocation): void {
+    this.release();
+    this.#ws.close(TAIL_REVOKED_CLOSE_CODE, `revoked: ${REVOCATION_TEXT[reason]}`);
+  }
 }
 
 /**
@@ -209,11 +234,11 @@ export class TailHub {
   /** Starts feeding a connected socket; the returned stats follow it until it closes. */
   add(
     ws: WebSocket,
-    key: string,
+    principal: Principal,
     match: (e: NormalizedEvent) => boolean,
     hello: Record<string, unknown>,
   ): number {
-    const c = new TailClient(this.#nextId++, key, ws, match, this.#o);
+    const c = new TailClient(this.#nextId++, principal, ws, match, this.#o);
     this.#clients.add(c);
     metrics.clients.set(this.#clients.size);
     const gone = () => {
@@ -259,6 +284,26 @@ export class TailHub {
         );
       }
     }
+  }
+
+  /**
+   * Closes every tail whose key `verdict` no longer accepts (called when the API keys change): a key
+   * removed from the keys file must not keep streaming on a socket it opened before. Returns how many
+   * were closed.
+   */
+  revoke(verdict: (p: Principal) => KeyRevocation | null): number {
+    let closed = 0;
+    for (const c of this.#clients) {
+      const reason = verdict(c.principal);
+      if (reason === null) continue;
+      this.#clients.delete(c);
+      c.revoke(reason);
+      metrics.revoked.inc({ reason });
+      this.#o.logger.info({ client: c.id, key: c.principal.id, reason }, 'live tail closed: key revoked');
+      closed++;
+    }
+    if (closed > 0) metrics.clients.set(this.#clients.size);
+    return closed;
   }
 
   stats(): TailClientStats[] {
