@@ -8,6 +8,7 @@ export {
   utf8Boundary,
 } from './event-builder.js';
 export { type FrameError, type FramerOptions, type FramingMode, StreamFramer } from './framer.js';
+export { type JsonLineOptions, SyslogJsonLines, syslogJsonObject } from './json-line.js';
 export { type LeefRecord, parseLeef } from './leef.js';
 export { Listener, listenUrl, normalizePeer, reusePortSupported } from './listener.js';
 export { type ListenerCounters, type ListenerMetricFamily, ListenerMetrics } from './metrics.js';

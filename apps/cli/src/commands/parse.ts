@@ -1,31 +1,30 @@
+import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { isValidTimeZone, type ParsedSyslog, parseSyslog, type SyslogFormat } from '@siem/syslog';
+import { isValidTimeZone, type SyslogFormat, SyslogJsonLines } from '@siem/syslog';
 import type { Command } from './command.js';
+import { LineSplitter, stdinChunks } from './stdin-lines.js';
 
 const FORMATS: readonly SyslogFormat[] = ['auto', 'rfc3164', 'rfc5424'];
+const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
+const MAX_LINE_BYTES_LIMIT = 16 * 1024 * 1024;
+/** Bytes read from stdin at a time; the JSON of one chunk is written out before the next is read. */
+const READ_BYTES = 1 << 20;
 
 /**
- * One output line. The keys and their order are a contract other tools rely on: facility, severity,
- * timestamp, hostname, appName, procId, msgId, structuredData, message, parseError, then cef / leef
- * only when the message holds one.
+ * Writes the chunks to stdout, waiting whenever it asks to (a slow reader at the end of a pipe).
+ * Returns false when stdout is gone (`siem parse | head`): the run ends there, which is no error.
  */
-export function parseOutput(p: ParsedSyslog): string {
-  const h = p.header;
-  const out: Record<string, unknown> = {
-    facility: h.facility,
-    severity: h.severity,
-    timestamp: h.timestamp,
-    hostname: h.hostname,
-    appName: h.appName,
-    procId: h.procId,
-    msgId: h.msgId,
-    structuredData: h.structuredData,
-    message: p.message,
-    parseError: p.parseError,
-  };
-  if (p.cef !== null) out.cef = p.cef;
-  if (p.leef !== null) out.leef = p.leef;
-  return JSON.stringify(out);
+async function writeOut(chunks: Buffer[]): Promise<boolean> {
+  for (const c of chunks) {
+    if (process.stdout.write(c)) continue;
+    try {
+      await once(process.stdout, 'drain');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EPIPE') return false;
+      throw err;
+    }
+  }
+  return true;
 }
 
 export const parseCommand: Command = {
@@ -33,22 +32,38 @@ export const parseCommand: Command = {
   summary: 'parse syslog messages from stdin (one per line) into JSON lines',
   usage: [
     'siem parse [--format auto|rfc3164|rfc5424] [--timezone Area/City] [--received-at ISO-8601]',
+    '           [--max-line-bytes N]',
     '',
     'Reads newline-separated messages on stdin and writes one JSON object per input line, in order:',
     'facility, severity, timestamp, hostname, appName, procId, msgId, structuredData, message,',
     'parseError (null where absent), and cef / leef when the message holds one.',
     '--timezone is the zone of timestamps that carry none (default UTC); --received-at is the receive',
     'time that picks the year of year-less timestamps (default now).',
+    `--max-line-bytes (default ${DEFAULT_MAX_LINE_BYTES}) bounds memory: a longer line is cut there (never inside`,
+    'a UTF-8 character) and still parsed; its object ends with "truncated":true and "originalBytes", and',
+    'the number of cut lines is reported on stderr at the end.',
+    '',
+    'Examples:',
+    '  logger --stderr --no-act "hello" 2>&1 | siem parse',
+    '  siem parse --timezone Europe/Berlin < /var/log/syslog > syslog.jsonl',
+    "  siem parse < fw.log | jq -c 'select(.cef != null) | .cef.extensions'",
   ].join('\n'),
   async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        format: { type: 'string', default: 'auto' },
-        timezone: { type: 'string', default: 'UTC' },
-        'received-at': { type: 'string' },
-      },
-    });
+    let values: Record<string, string | undefined>;
+    try {
+      ({ values } = parseArgs({
+        args: argv,
+        options: {
+          format: { type: 'string', default: 'auto' },
+          timezone: { type: 'string', default: 'UTC' },
+          'received-at': { type: 'string' },
+          'max-line-bytes': { type: 'string', default: String(DEFAULT_MAX_LINE_BYTES) },
+        },
+      }));
+    } catch (err) {
+      process.stderr.write(`siem parse: ${(err as Error).message}\n`);
+      return 2;
+    }
     const format = values.format as SyslogFormat;
     if (!FORMATS.includes(format)) {
       process.stderr.write(`unknown format ${values.format}; one of ${FORMATS.join(', ')}\n`);
@@ -67,34 +82,31 @@ export const parseCommand: Command = {
         return 2;
       }
     }
-    const options = { receivedAtMs: 0, defaultTimezone: timezone, format };
-    let rest: Buffer = Buffer.alloc(0);
-    const emit = async (lines: string[]): Promise<void> => {
-      if (lines.length === 0) return;
-      const text = `${lines.join('\n')}\n`;
-      if (!process.stdout.write(text)) {
-        await new Promise<void>((resolve) => process.stdout.once('drain', resolve));
-      }
-    };
-    const parseLine = (line: Buffer): string => {
-      const end = line.length > 0 && line[line.length - 1] === 0x0d ? line.length - 1 : line.length;
-      options.receivedAtMs = fixedNow ?? Date.now();
-      return parseOutput(parseSyslog(line.subarray(0, end), options));
-    };
-    for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
-      const data = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
-      const out: string[] = [];
-      let start = 0;
-      let nl = data.indexOf(0x0a, start);
-      while (nl >= 0) {
-        out.push(parseLine(data.subarray(start, nl)));
-        start = nl + 1;
-        nl = data.indexOf(0x0a, start);
-      }
-      rest = Buffer.from(data.subarray(start));
-      await emit(out);
+    const maxText = values['max-line-bytes'] ?? '';
+    const maxLineBytes = /^[0-9]{1,9}$/.test(maxText) ? Number(maxText) : Number.NaN;
+    if (!(maxLineBytes >= 1 && maxLineBytes <= MAX_LINE_BYTES_LIMIT)) {
+      process.stderr.write(
+        `--max-line-bytes ${maxText} is not a whole number from 1 to ${MAX_LINE_BYTES_LIMIT}\n`,
+      );
+      return 2;
     }
-    if (rest.length > 0) await emit([parseLine(rest)]);
+    const writer = new SyslogJsonLines({ format, defaultTimezone: timezone });
+    let receivedAtMs = 0;
+    const lines = new LineSplitter(maxLineBytes, (line, originalBytes) =>
+      writer.add(line, receivedAtMs, originalBytes),
+    );
+    for await (const chunk of stdinChunks(READ_BYTES)) {
+      receivedAtMs = fixedNow ?? Date.now();
+      lines.push(chunk);
+      if (!(await writeOut(writer.take()))) return 0;
+    }
+    lines.end();
+    if (!(await writeOut(writer.take()))) return 0;
+    if (lines.truncatedLines > 0) {
+      process.stderr.write(
+        `siem parse: ${lines.truncatedLines} line(s) longer than --max-line-bytes ${maxLineBytes} were cut (marked "truncated":true)\n`,
+      );
+    }
     return 0;
   },
 };
