@@ -206,10 +206,21 @@ describe('bootstrap: what it does', () => {
   it('takes over a node_modules that npm installed from the same lockfile without it', () => {
     const { root, script } = smallProject();
     expect(bootstrap(script, ['start']).code).toBe(0);
-    rmSync(join(root, 'node_modules', '.siem-bootstrap.json'));
+    const stamp = join(root, 'node_modules', '.siem-bootstrap.json');
+    rmSync(stamp);
     const r = bootstrap(script, ['start']);
     expect(r.stderr).toContain('start: nothing to do');
-    expect(readFileSync(join(root, 'node_modules', '.siem-bootstrap.json'), 'utf8')).toContain('"lock"');
+    expect(JSON.parse(readFileSync(stamp, 'utf8'))).toMatchObject({ abi: process.versions.modules });
+  });
+
+  it('installs again for another Node, whose native add-ons would not load', () => {
+    const { root, script } = smallProject();
+    expect(bootstrap(script, ['start']).code).toBe(0);
+    const stamp = join(root, 'node_modules', '.siem-bootstrap.json');
+    writeFileSync(stamp, JSON.stringify({ ...JSON.parse(readFileSync(stamp, 'utf8')), abi: '1' }));
+    expect(step(plan(script, 'start'), 'node_modules').detail).toBe(
+      `node_modules was built for Node ABI 1, this Node ${process.version} has ${process.versions.modules}`,
+    );
   });
 
   it('stops at a failing step, naming it and its command', () => {
