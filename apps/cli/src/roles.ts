@@ -4,6 +4,8 @@ import { startGateway } from '@siem/gateway';
 import { startNormalizer } from '@siem/normalizer';
 import type { Logger } from '@siem/observability';
 import {
+  type AdapterControl,
+  type ApiServer,
   createAdapterRegistry,
   dataDir,
   drainThenStop,
@@ -22,13 +24,22 @@ import { startEmbeddedTimescale } from '@siem/storage';
 export const roles = ['gateway', 'normalizer', 'all'] as const;
 export type Role = (typeof roles)[number];
 
+/** What a started role shows of itself (for the start-up banner); null parts are not known. */
+export interface RoleView {
+  adapters: AdapterControl | null;
+  api: ApiServer | null;
+  /** The database the events go to; `embedded` when the process started it itself. */
+  database: { url: string; embedded: boolean } | null;
+}
+
 /**
  * The all role: adapters → buffer → normalizers → storage in one process, no Kafka; the embedded
  * TimescaleDB engine unless storage.database_url names a database. Dead letters go to
  * <data_dir>/dead-letters/*.ndjson.
  */
-export async function startAll(config: RootConfig, logger: Logger, lifecycle: Lifecycle): Promise<void> {
+export async function startAll(config: RootConfig, logger: Logger, lifecycle: Lifecycle): Promise<RoleView> {
   let url = config.storage.database_url;
+  const embedded = url === null;
   if (url === null) {
     const dir = join(dataDir(config), 'timescaledb');
     const db = await startEmbeddedTimescale({ dataDir: dir });
@@ -73,6 +84,7 @@ export async function startAll(config: RootConfig, logger: Logger, lifecycle: Li
   // Registered last, so it runs first at shutdown: adapters stop accepting before the buffer drains.
   lifecycle.add('adapters', () => registry.stopAll());
   await registry.startEnabled();
+  return { adapters: registry, api, database: { url, embedded } };
 }
 
 /** Starts a role; every component it starts registers its shutdown on `lifecycle`, even on failure. */
@@ -81,12 +93,12 @@ export function startRole(
   config: RootConfig,
   logger: Logger,
   lifecycle: Lifecycle,
-): Promise<void> {
+): Promise<RoleView | undefined> {
   switch (role) {
     case 'gateway':
-      return startGateway(config, logger, lifecycle);
+      return startGateway(config, logger, lifecycle).then(() => undefined);
     case 'normalizer':
-      return startNormalizer(config, logger, lifecycle);
+      return startNormalizer(config, logger, lifecycle).then(() => undefined);
     case 'all':
       return startAll(config, logger, lifecycle);
   }

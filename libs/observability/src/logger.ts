@@ -1,15 +1,48 @@
+import { createRequire } from 'node:module';
 import type { LoggerLike } from '@siem/core';
-import { type Logger, type LoggerOptions, pino } from 'pino';
+import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
 
 export type { Logger } from 'pino';
+
+export const logFormats = ['auto', 'json', 'pretty'] as const;
+/** `auto`: pretty when the log goes to a terminal, JSON otherwise (files, pipes, log shippers). */
+export type LogFormat = (typeof logFormats)[number];
 
 export interface LoggerConfig {
   level: string;
   /** Component name put on every line (`component` field). */
   name?: string;
+  /** JSON lines (default), or human-readable lines (`auto`: only when the destination is a terminal). */
+  format?: LogFormat;
 }
 
-/** The process logger: pino JSON on stdout (or fd 2 for CLI tools whose stdout is data). */
+/** The format a logger writing to `fd` uses: `auto` becomes pretty on a terminal, JSON elsewhere. */
+export function resolveLogFormat(format: LogFormat, fd: 1 | 2 = 1): 'json' | 'pretty' {
+  if (format !== 'auto') return format;
+  return (fd === 1 ? process.stdout : process.stderr).isTTY === true ? 'pretty' : 'json';
+}
+
+type PrettyFactory = (options: Record<string, unknown>) => DestinationStream;
+
+/**
+ * pino-pretty as an in-process stream rather than pino's transport: a worker thread would cost start-up
+ * time and memory for the few lines a person reads on a terminal, and hot paths log rate-limited anyway.
+ * Loaded on demand, so JSON logging (production) never pays for it.
+ */
+function prettyStream(fd: 1 | 2): DestinationStream {
+  const pretty = createRequire(import.meta.url)('pino-pretty') as PrettyFactory;
+  return pretty({
+    destination: fd,
+    sync: true, // a person reads these; keeps lines in order with the banner written beside them
+    colorize: (fd === 1 ? process.stdout : process.stderr).isTTY === true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,component',
+    messageKey: 'msg',
+    singleLine: true,
+  });
+}
+
+/** The process logger: pino JSON on stdout (or fd 2 for CLI tools whose stdout is data), or pretty lines. */
 export function createLogger(config: LoggerConfig, destination: 1 | 2 = 1): Logger {
   const options: LoggerOptions = {
     level: config.level,
@@ -17,6 +50,10 @@ export function createLogger(config: LoggerConfig, destination: 1 | 2 = 1): Logg
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   };
+  if (resolveLogFormat(config.format ?? 'json', destination) === 'pretty') {
+    // pino-pretty colours and names the numeric levels itself
+    return pino({ ...options, formatters: {} }, prettyStream(destination));
+  }
   return pino(options, pino.destination({ fd: destination, sync: false }));
 }
 

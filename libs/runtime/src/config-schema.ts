@@ -4,6 +4,7 @@ import { cloudHttpOptionsSchema } from '@siem/cloud';
 import { type LoadOptions, loadConfig, Section, type Static, Type } from '@siem/config';
 import { kafkaOptionsSchema } from '@siem/kafka';
 import { timeBoundsSchema } from '@siem/normalize';
+import { logFormats } from '@siem/observability';
 import { storageOptionsSchema } from '@siem/storage';
 import { syslogTcpOptionsSchema, syslogTlsOptionsSchema, syslogUdpOptionsSchema } from '@siem/syslog';
 import { windowsEventsOptionsSchema } from '@siem/windows';
@@ -25,8 +26,16 @@ export const rootConfigSchema = Section({
         ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
         { default: 'info', description: 'pino log level.' },
       ),
+      format: Type.Union(
+        logFormats.map((f) => Type.Literal(f)),
+        {
+          default: 'auto',
+          description:
+            'auto: human-readable lines on a terminal, JSON lines otherwise; json or pretty force one (siem serve --log-format).',
+        },
+      ),
     },
-    { description: 'Logging (pino JSON on stdout).' },
+    { description: 'Logging (pino JSON on stdout; readable lines on a terminal).' },
   ),
   shutdown: Section(
     {
