@@ -15,7 +15,7 @@ import { asRoot, capture, commandLine, runStep, StepFailed, which } from './shel
  * @typedef {{ name: string, after?: string[], check: (ctx: Context) => Need | null }} Step
  */
 
-/** Debian packages, by what needs them. Versions pinned elsewhere in deploy/local/src (KAFKA_VERSION, HELM_VERSION) must match ARTEFACTS. */
+/** Debian packages, by what needs them. */
 export const DEBIAN_PACKAGES = {
   // librdkafka (inside node-rdkafka) is compiled by npm ci; without the -dev packages it silently
   // lacks zstd, SSL or SASL. Every profile builds node_modules.
@@ -37,6 +37,7 @@ export const DEBIAN_PACKAGES = {
   bench: ['rsyslog-kafka'],
 };
 
+/** As deploy/local/src/paths.ts pins it: bootstrap.test.ts finds the jars where the stack scripts put them. */
 const KAFKA_VERSION = '4.1.1';
 
 /** What `npm run stack -- fetch <name>` puts into the cache, and the file that says it is complete. */
@@ -54,7 +55,7 @@ export const PROFILES = {
   bench: { debian: ['build', 'test', 'bench'], downloads: true, aptLists: true },
 };
 
-/** @param {string} step */
+/** How to run as root; in a plan, sudo even where it is missing (the run says so). @param {string} step @param {boolean} plan */
 function rootPrefix(step, plan) {
   if (!plan) return asRoot(step);
   try {
