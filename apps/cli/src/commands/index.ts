@@ -2,6 +2,7 @@ import { apiKeyCommand } from './api-key.js';
 import { bufferCommand } from './buffer.js';
 import type { Command } from './command.js';
 import { configExampleCommand } from './config-example.js';
+import { emitSampleCommand } from './emit-sample.js';
 import { kafkaTopicsCommand } from './kafka-topics.js';
 import { migrateCommand } from './migrate.js';
 import { parseCommand } from './parse.js';
@@ -22,4 +23,5 @@ export const commands: readonly Command[] = [
   tiersCommand,
   bufferCommand,
   apiKeyCommand,
+  emitSampleCommand,
 ];
