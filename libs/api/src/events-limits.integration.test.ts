@@ -31,6 +31,10 @@ const BULK = Array.from({ length: 30 }, (_, j) =>
 const HUGE = Array.from({ length: 2 }, (_, j) =>
   event(6000 + j, { tenantId: 'huge', raw: `<30>${'y'.repeat(PAGE_BYTES + 10_000)}` }),
 );
+/** Rows whose JSON is 6 × their stored size: every character a control character (\u0001). */
+const ESCAPED = Array.from({ length: 6 }, (_, j) =>
+  event(7000 + j, { tenantId: 'escaped', raw: '\u0001'.repeat(20_000) }),
+);
 const keyOf = (e: { tenantId: string; eventId: string }) => `${e.tenantId}/${e.eventId}`;
 /** Newest first as the API orders (the seeded times are distinct, so time alone decides). */
 const newestFirst = (rows: NormalizedEvent[]) =>
@@ -66,7 +70,7 @@ beforeAll(async () => {
   pool = createPool({ url: db.url, size: 4 });
   writer = createEventWriter({ pool, schema: 'siem', chunkInterval: '1 day', logger: silentLogger });
   await writer.connect();
-  await writer.writeBatch([...SMALL, ...BULK, ...HUGE]);
+  await writer.writeBatch([...SMALL, ...BULK, ...HUGE, ...ESCAPED]);
   server = await createApiServer({
     options: apiOptions({
       port: 0,
@@ -257,6 +261,13 @@ describe('byte budget of a page', () => {
     }
     expect(pages.at(-1)!.truncated).toBeNull();
     expect(pages[0]!.total).toBe(BULK.length); // counted although the page is short
+  });
+
+  it('counts the bytes escaping adds, not only the stored ones', async () => {
+    const { keys, pages } = await walkCursor('tenant=escaped&limit=100');
+    expect(keys).toEqual(newestFirst(ESCAPED));
+    for (const p of pages) expect(Buffer.byteLength(JSON.stringify(p))).toBeLessThanOrEqual(PAGE_BYTES);
+    expect(pages.map((p) => p.data.length)).toEqual([2, 2, 2]);
   });
 
   it('still sends one event larger than the budget, alone, so paging always moves on', async () => {

@@ -172,13 +172,50 @@ export interface PageResult {
   truncatedByBytes: boolean;
 }
 
+/** Bytes of a page row's JSON besides its text columns and attrs: names, times, ids, numbers. */
+const ROW_FIXED_BYTES = 480;
+
 /**
- * JSON bytes of a row, estimated by the database: the text columns as escaped JSON strings (to_json
- * escapes as JSON.stringify does), attrs as jsonb's text (a little longer than JSON.stringify's: an
- * overestimate), and an allowance for the names and the fixed-width values (times, ids, numbers).
+ * JSON bytes of a row, as the database counts them: the text columns as escaped JSON strings (to_json
+ * escapes as JSON.stringify does), attrs as jsonb's text (a little longer than JSON.stringify's), and
+ * the fixed part. Reading every text in full, it is computed only for rows `LOWER_BYTES` lets through.
  */
-const ROW_BYTES = `(octet_length(to_json(array[x.tenant_id, x.host_name, x.app_name, x.action, x.user_name, x.process_name,
-  x.event_code, x.message, x.raw])::text) + octet_length(x.attrs::text) + 480)::bigint`;
+const ROW_BYTES = (
+  a: string,
+) => `(octet_length(to_json(array[${['tenant_id', 'host_name', 'app_name', 'action', 'user_name', 'process_name', 'event_code', 'message', 'raw'].map((c) => `${a}.${c}`).join(', ')}])::text)
+  + octet_length(${a}.attrs::text) + ${ROW_FIXED_BYTES})::bigint`;
+
+/**
+ * A lower bound of ROW_BYTES that reads no large value: octet_length takes the length of a TOASTed
+ * text from its header, where to_json would fetch and decompress it.
+ */
+const LOWER_BYTES = (a: string) =>
+  `(octet_length(${a}.raw) + coalesce(octet_length(${a}.message), 0) + ${ROW_FIXED_BYTES})::bigint`;
+
+/**
+ * The rows of `sql` (a page in its order) up to a byte budget, cut by the database so the rows past it
+ * are never sent (a page of 60 KB events costs the budget, not limit × 60 KB). Two running sums: the
+ * cheap lower bound first drops the rows that cannot fit whatever their escaping, then the exact size
+ * cuts the rest. The first row always passes. `fetched` says how many rows `sql` gave.
+ */
+function withByteBudget(sql: string, budget: string): string {
+  const order = (a: string) => `${a}.time desc, ${a}.event_id desc, ${a}.tenant_id desc`;
+  const running = (a: string, column: string) =>
+    `sum(${a}.${column}) over (order by ${order(a)} rows unbounded preceding)`;
+  return `
+    select v.* from (
+      select w.*, ${running('w', 'row_bytes')} as bytes_through
+      from (
+        select u.*, ${ROW_BYTES('u')} as row_bytes from (
+          select x.*, ${running('x', 'lower_bytes')} as lower_through, count(*) over () as fetched
+          from (select x.*, ${LOWER_BYTES('x')} as lower_bytes from (${sql}) x) x
+        ) u
+        where u.lower_through <= ${budget} or u.lower_through = u.lower_bytes
+      ) w
+    ) v
+    where v.bytes_through <= ${budget} or v.bytes_through = v.row_bytes
+    order by ${order('v')}`;
+}
 
 export interface HistogramRequest {
   filter: EventFilter;
@@ -247,18 +284,7 @@ export class EventQueries {
                from tenants where tenants.id is not null
              ) select id from tenants where id is not null)`
           : `(select unnest(${p.add(r.tenants, 'text[]')}) as id)`;
-      const order = 'x.time desc, x.event_id desc, x.tenant_id desc';
-      // The byte budget is applied by the database (a running sum over the page's rows), so rows past
-      // it are never sent: a page of 60 KB events costs the budget, not limit × 60 KB.
-      const budget = p.add(
-        Math.min(r.maxBytes ?? Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
-        'bigint',
-      );
-      const sql = `
-        select y.* from (
-          select z.*, count(*) over () as fetched,
-            sum(z.row_bytes) over (order by ${order.replaceAll('x.', 'z.')} rows unbounded preceding) as bytes_through
-          from (select x.*, ${ROW_BYTES} as row_bytes from (
+      const merged = `
             select x.* from ${tenantSource} as t
             cross join lateral (
               select e.time, ${SELECT_COLUMNS}
@@ -268,16 +294,14 @@ export class EventQueries {
               limit ${perTenant}
             ) x
             ${outer.length > 0 ? `where ${outer.join(' and ')}` : ''}
-            order by ${order}
+            order by x.time desc, x.event_id desc, x.tenant_id desc
             ${offset > 0 ? `offset ${p.add(offset, 'integer')}` : ''}
-            limit ${lim}
-          ) x) z
-        ) y
-        where y.bytes_through <= ${budget} or y.bytes_through = y.row_bytes
-        order by y.time desc, y.event_id desc, y.tenant_id desc`;
-      const res = await c.query<PageRow & { fetched: string }>(sql, p.values);
+            limit ${lim}`;
+      const budgeted = r.maxBytes !== undefined;
+      const sql = budgeted ? withByteBudget(merged, p.add(r.maxBytes, 'bigint')) : merged;
+      const res = await c.query<PageRow & { fetched?: string }>(sql, p.values);
       const rows = res.rows;
-      const fetched = rows.length === 0 ? 0 : Number(rows[0]!.fetched);
+      const fetched = budgeted ? Number(rows[0]?.fetched ?? 0) : rows.length;
       const page = rows.length > r.limit ? rows.slice(0, r.limit) : rows;
       const more = fetched > page.length;
       const truncatedByBytes = page.length < Math.min(r.limit, fetched);
