@@ -264,7 +264,7 @@ function syslogNgOf({ root, libraryPath }: DebianPackages): SyslogNg {
 
 /**
  * syslog-ng and its Kafka destination, fetched once with `apt-get download` (with the libraries the
- * machine lacks, librdkafka among them) and unpacked with `dpkg -x` into .cache/syslog-ng-kafka.
+ * machine lacks, librdkafka among them) and unpacked with `dpkg -x` into the stack cache (syslog-ng-kafka).
  */
 export async function fetchSyslogNg(): Promise<SyslogNg> {
   const packages = await fetchDebianPackages('syslog-ng-kafka', SNG_PACKAGES, async (unpacked) => {
@@ -291,7 +291,7 @@ const JEMALLOC = 'libjemalloc.so.2';
 
 /**
  * jemalloc, which the gateway's container image preloads (deploy/docker/Dockerfile): Debian's
- * libjemalloc2, fetched once into .cache/jemalloc. Returns the library's path, for LD_PRELOAD.
+ * libjemalloc2, fetched once into the stack cache (jemalloc). Returns the library's path, for LD_PRELOAD.
  */
 export async function fetchJemalloc(): Promise<string> {
   const packages = await fetchDebianPackages('jemalloc', ['libjemalloc2'], async (unpacked) => {

@@ -5,7 +5,7 @@
  * - this gateway, one process (`siem serve --role gateway`, its defaults);
  * - rsyslog: imptcp → omkafka (Debian's rsyslog-kafka);
  * - syslog-ng: network() → kafka-c() (Debian's syslog-ng-core + syslog-ng-mod-rdkafka, unpacked into
- *   .cache/ since syslog-ng-core conflicts with rsyslog as an installed package);
+ *   the stack cache since syslog-ng-core conflicts with rsyslog as an installed package);
  * - Kafka's own ProducerPerformance (kafka-producer-perf-test) with records of the same size, as the
  *   broker's limit here.
  *
@@ -186,6 +186,7 @@ function gatewayContender(brokers: string, loadFile: string, profileDir: string 
           SIEM_KAFKA__TOPICS__DLQ__NAME: `${topic}.dlq`,
           SIEM_ADAPTERS__SYSLOG_UDP__ENABLED: 'false',
           SIEM_ADAPTERS__SYSLOG_TLS__ENABLED: 'false',
+          SIEM_ADAPTERS__WINDOWS_EVENTS__ENABLED: 'false',
           SIEM_ADAPTERS__SYSLOG_TCP__HOST: '127.0.0.1',
           SIEM_ADAPTERS__SYSLOG_TCP__PORT: String(PORTS.syslog),
           SIEM_API__HOST: '127.0.0.1',

@@ -1,6 +1,6 @@
 /**
  * syslog-listener: events per second received by the syslog_tcp listener from syslog-ng's load
- * generator `loggen` (Debian's syslog-ng-core, fetched into .cache/ by @siem/local-stack), each event
+ * generator `loggen` (Debian's syslog-ng-core, fetched into the stack cache by @siem/local-stack), each event
  * parsed, encoded as a raw event and offered to a null intake that only counts. Compared in the same
  * run against the limit of the setup: loggen into a plain TCP server that reads and discards bytes.
  * Run: npm run bench -- syslog/listener
