@@ -5,5 +5,6 @@ export * from './features.js';
 export * from './options.js';
 export * from './probe.js';
 export * from './producer.js';
+export * from './reader.js';
 export * from './strimzi.js';
 export * from './topics.js';
