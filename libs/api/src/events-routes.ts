@@ -103,8 +103,8 @@ export function registerEventRoutes(
             page: {
               type: 'integer',
               minimum: 1,
-              maximum: 100_000,
-              description: 'Page number, 1-based (page mode; not with next or limit).',
+              description:
+                'Page number, 1-based (page mode; not with next or limit); page × per_page ≤ query.max_offset.',
             },
             per_page: {
               type: 'integer',
