@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeArgsFor } from '@siem/core';
 import { fetchLoggen, makeTestPki, run } from '@siem/local-stack';
@@ -157,6 +157,7 @@ async function runEmit(
   return row(name, protocol, 'emit-sample', wallMs, (c.user + c.system) / 1000, s.sent, await settled());
 }
 
+const loadAtStart = loadavg()[0]!;
 try {
   // the generator's own syslog lines, for loggen to replay
   const replay = join(dir, 'syslog.log');
@@ -213,6 +214,7 @@ try {
       'emit-sample generates every event (seeded PRNG, kinds rendered from templates) while loggen sends a fixed template or a file: the replay row sends the same bytes without that work',
       'sender, sink and the machine’s other work share 2 cores: when the sink is at ~100 % CPU it, not the sender, sets events_per_s; events_per_cpu_s is the fairer per-core figure',
       'loggen CPU time comes from `times` of the shell that ran it (its children’s user + system)',
+      `load average (1 min) at the start: ${loadAtStart.toFixed(1)} on ${availableParallelism()} cores (other work on the machine takes CPU from sender and sink alike)`,
     ],
   });
 } finally {

@@ -13,6 +13,8 @@ export interface Population {
   netbios: string;
   /** Account names, most active first. */
   users: readonly string[];
+  /** SSH key fingerprint (SHA256, base64 as OpenSSH prints it) of each user, by the user's index. */
+  sshKeys: readonly string[];
   /** Names attackers try that mostly do not exist. */
   guessedUsers: readonly string[];
   admins: readonly string[];
@@ -157,10 +159,17 @@ export function buildPopulation(seed: number, tenant: string | null): Population
   const windowsHosts: string[] = [];
   for (let i = 0; i < 40; i++) windowsHosts.push(`WS-${String(rng.range(1000, 9999))}`);
   const attackers = [...ipv4('203.0.113', rng, 4), ...ipv6('2001:db8:bad:1:', rng, 1).map((a) => `${a}::1`)];
+  const allUsers = [...users, ...SERVICE_ACCOUNTS];
+  const sshKeys = allUsers.map(() => {
+    const bytes = Buffer.alloc(32);
+    for (let i = 0; i < 32; i += 4) bytes.writeUInt32BE(rng.u32(), i);
+    return bytes.toString('base64').replace(/=+$/, '');
+  });
   return {
     domain: `${label}.example`,
     netbios: label.toUpperCase().replace(/-/g, '').slice(0, 15) || 'CORP',
-    users: [...users, ...SERVICE_ACCOUNTS],
+    users: allUsers,
+    sshKeys,
     guessedUsers: GUESSED,
     admins: users.slice(0, 6),
     linuxHosts: shuffle(linuxHosts, rng),

@@ -67,7 +67,14 @@ export class Prng {
    * last, as a few users, hosts and addresses make most of the traffic of a real network.
    */
   skewed<T>(items: readonly T[], k = 2.5): T {
-    return items[Math.floor(items.length * this.float() ** k)]!;
+    return items[this.skewedIndex(items.length, k)]!;
+  }
+
+  /** The index `skewed` picks among n items. */
+  skewedIndex(n: number, k = 2.5): number {
+    const u = this.float();
+    // u ** 2.5 without Math.pow: the default is on the hot path of nearly every kind
+    return Math.floor(n * (k === 2.5 ? u * u * Math.sqrt(u) : u ** k));
   }
 
   /** Lower-case hex digits. */

@@ -30,9 +30,12 @@ const sshdAccepted: Kind = {
   attack: false,
   summary: 'OpenSSH: Accepted password/publickey',
   render(c) {
+    const i = c.rng.skewedIndex(c.pop.users.length);
+    const user = c.pop.users[i]!;
     const method = c.rng.chance(0.7) ? 'publickey' : 'password';
-    const tail = method === 'publickey' ? `: ED25519 SHA256:${c.rng.hex(43)}` : '';
-    return `${linux(c, AUTH + 6, 'sshd')}Accepted ${method} for ${c.rng.skewed(c.pop.users)} from ${remoteClient(c)} port ${sshPort(c)} ssh2${tail}`;
+    // a user logs on with the same key every time: one fingerprint per user
+    const tail = method === 'publickey' ? `: ED25519 SHA256:${c.pop.sshKeys[i]}` : '';
+    return `${linux(c, AUTH + 6, 'sshd')}Accepted ${method} for ${user} from ${remoteClient(c)} port ${sshPort(c)} ssh2${tail}`;
   },
 };
 

@@ -30,39 +30,27 @@ function logonId(c: KindContext): string {
   return `0x${c.rng.range(0x10000, 0xfffffff).toString(16)}`;
 }
 
+const q = JSON.stringify;
+
+/**
+ * The Winlogbeat document around an event's data. The fixed parts are written as JSON text rather
+ * than stringified from an object per event: this is the hot path of the Windows kinds.
+ */
 function doc(c: KindContext, s: Spec, computer: string, data: Record<string, string>): string {
-  const fqdn = `${computer}.${c.pop.domain}`;
-  return JSON.stringify({
-    '@timestamp': c.t.iso,
-    '@metadata': { beat: 'winlogbeat', type: '_doc', version: '8.15.0' },
-    agent: { type: 'winlogbeat', version: '8.15.0', name: computer },
-    ecs: { version: '8.0.0' },
-    host: { name: fqdn, hostname: computer, os: { family: 'windows', platform: 'windows' } },
-    event: {
-      code: s.code,
-      kind: 'event',
-      provider: PROVIDER,
-      action: s.action,
-      outcome: s.success ? 'success' : 'failure',
-      created: c.t.iso,
-    },
-    log: { level: 'information' },
-    message: s.message,
-    winlog: {
-      api: 'wineventlog',
-      channel: 'Security',
-      computer_name: fqdn,
-      event_id: s.code,
-      keywords: [s.success ? 'Audit Success' : 'Audit Failure'],
-      opcode: 'Info',
-      process: { pid: 780, thread: { id: 1000 + (c.seq % 4000) } },
-      provider_guid: PROVIDER_GUID,
-      provider_name: PROVIDER,
-      record_id: 100000 + c.seq,
-      task: s.task,
-      event_data: data,
-    },
-  });
+  const fqdn = q(`${computer}.${c.pop.domain}`);
+  const host = q(computer);
+  const iso = c.t.iso;
+  return (
+    `{"@timestamp":"${iso}","@metadata":{"beat":"winlogbeat","type":"_doc","version":"8.15.0"},` +
+    `"agent":{"type":"winlogbeat","version":"8.15.0","name":${host}},"ecs":{"version":"8.0.0"},` +
+    `"host":{"name":${fqdn},"hostname":${host},"os":{"family":"windows","platform":"windows"}},` +
+    `"event":{"code":"${s.code}","kind":"event","provider":"${PROVIDER}","action":${q(s.action)},` +
+    `"outcome":"${s.success ? 'success' : 'failure'}","created":"${iso}"},"log":{"level":"information"},` +
+    `"message":${q(s.message)},"winlog":{"api":"wineventlog","channel":"Security","computer_name":${fqdn},` +
+    `"event_id":"${s.code}","keywords":["${s.success ? 'Audit Success' : 'Audit Failure'}"],"opcode":"Info",` +
+    `"process":{"pid":780,"thread":{"id":${1000 + (c.seq % 4000)}}},"provider_guid":"${PROVIDER_GUID}",` +
+    `"provider_name":"${PROVIDER}","record_id":${100000 + c.seq},"task":${q(s.task)},"event_data":${q(data)}}}`
+  );
 }
 
 function subject(c: KindContext, computer: string): Record<string, string> {
