@@ -54,7 +54,7 @@ export class TopicReader {
 
   /** Connects and positions on every partition; SIEM_ERR_NOT_FOUND when the topic does not exist. */
   async open(): Promise<{ partitions: number }> {
-    const timeoutMs = this.#o.timeoutMs ?? 10_000;
+    const timeoutMs = this.#o.timeoutMs ?? 5_000;
     const base = baseClientConfig(this.#o.kafka, 'consume');
     let partitions: number | undefined;
     try {

@@ -16,6 +16,10 @@ async function frameInput(
 ): Promise<TopInput> {
   const stats = await client.get<Record<string, unknown>>('/api/v1/stats');
   if (stats.status !== 200) throw new UnreachableError(`/api/v1/stats: ${answerReason(stats)}`);
+  if (typeof stats.body !== 'object' || stats.body === null)
+    throw new UnreachableError(
+      `/api/v1/stats at ${client.target.base} did not answer JSON: is this the siem API?`,
+    );
   const ready = await client.get<{ checks?: Ready }>('/health/ready');
   const metrics = await client.get<string>('/metrics');
   const m = metrics.status === 200 ? parseMetrics(String(metrics.body)) : new Map<string, number>();
