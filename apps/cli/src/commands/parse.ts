@@ -44,7 +44,7 @@ export const parseCommand: Command = {
     'the number of cut lines is reported on stderr at the end.',
     '',
     'Examples:',
-    '  logger --stderr --no-act "hello" 2>&1 | siem parse',
+    '  logger --no-act --stderr --rfc5424 -n 127.0.0.1 "hello" 2>&1 | siem parse',
     '  siem parse --timezone Europe/Berlin < /var/log/syslog > syslog.jsonl',
     "  siem parse < fw.log | jq -c 'select(.cef != null) | .cef.extensions'",
   ].join('\n'),
