@@ -1,5 +1,6 @@
 export * from './archive.js';
 export * from './columns.js';
+export { type BulkChannel, EngineError } from './embedded/bulk-channel.js';
 export * from './embedded/embedded.js';
 export * from './intervals.js';
 export { type MigrateOptions, type MigrationReport, migrate, recordedEngine } from './migrate.js';

@@ -1,6 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isSiemError, NotConnectedError } from '@siem/core';
 import { stackUrls } from '@siem/local-stack';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EngineError } from './embedded/bulk-channel.js';
+import { type EmbeddedTimescale, startEmbeddedTimescale } from './embedded/embedded.js';
 import { storageMetrics } from './metrics.js';
 import { migrate } from './migrate.js';
 import { createPool, type Pool } from './pool.js';
@@ -150,6 +157,117 @@ describe('event writer on the TimescaleDB engine (INSERT … unnest)', () => {
     expect(isSiemError(err, 'SIEM_ERR_CONFIG_INVALID')).toBe(true);
     await writer.close();
     expect((await pool.query('select 1 as ok')).rows[0].ok).toBe(1);
+  });
+});
+
+describe('event writer on an embedded engine this process started (COPY over its bulk channel)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'siem-writer-bulk-'));
+  const now = Date.now();
+  const o: SampleOptions = { seed: 0xb01c, fromMs: now - 86_400_000, toMs: now, count: 30_000 };
+  let engine: EmbeddedTimescale;
+  let pool: Pool;
+  let writer: EventWriter;
+
+  beforeAll(async () => {
+    engine = await startEmbeddedTimescale({ dataDir: join(dir, 'data') });
+    pool = createPool({ url: engine.url, size: 3, idleTimeoutMs: 0 });
+    await migrate(pool, { schema: 'siem', chunkInterval: '1 day' });
+    writer = new EventWriter({ pool, schema: 'siem', batchRows: 5_000 });
+    await writer.connect();
+  });
+  afterAll(async () => {
+    await writer?.close();
+    await pool?.end();
+    await engine?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('picks COPY over the channel on its own, writes, and skips replayed rows', async () => {
+    expect(writer.method).toBe('copy');
+    expect(writer.transport).toBe('bulk_channel');
+    await Promise.all([
+      writer.writeBatch(sampleBatch(o, 0, 10_000)),
+      writer.writeBatch(sampleBatch(o, 10_000, 20_000)),
+    ]);
+    expect(await counts(pool, 'siem')).toEqual({ rows: 20_000, ids: 20_000 });
+    const duplicatesBefore = await counterValue(storageMetrics.rowsDuplicate);
+    await writer.writeBatch(sampleBatch(o, 15_000, 25_000)); // half replayed, half new
+    expect(await counts(pool, 'siem')).toEqual({ rows: 25_000, ids: 25_000 });
+    expect((await counterValue(storageMetrics.rowsDuplicate)) - duplicatesBefore).toBe(5_000);
+  });
+
+  it('stores coerced values the same way as over the wire', async () => {
+    const e = sampleEvent(o, 26_000);
+    await writer.writeBatch([{ ...e, srcIp: '999.1.1.1', severity: 12, message: 'nul \0 inside' }]);
+    const r = await pool.query(
+      `select src_ip, severity, message, attrs->'_storage' as kept from siem.events where event_id = $1`,
+      [e.eventId],
+    );
+    expect(r.rows).toEqual([
+      {
+        src_ip: null,
+        severity: 7,
+        message: 'nul \uFFFD inside',
+        kept: { src_ip: '999.1.1.1', severity: 12 },
+      },
+    ]);
+  });
+
+  it('never runs inside a wire connection’s open transaction', async () => {
+    const other = new pg.Client({ connectionString: engine.url });
+    await other.connect();
+    try {
+      await other.query('begin');
+      const seen = await other.query<{ n: number }>('select count(*)::int as n from siem.events');
+      let stored = false;
+      const write = writer.writeBatch(sampleBatch(o, 27_000, 28_000)).then(() => {
+        stored = true;
+      });
+      await sleep(1_500);
+      expect(stored).toBe(false); // waiting for the transaction, not inside it
+      const again = await other.query<{ n: number }>('select count(*)::int as n from siem.events');
+      expect(again.rows[0]!.n).toBe(seen.rows[0]!.n);
+      await other.query('commit');
+      await write;
+      expect(stored).toBe(true);
+    } finally {
+      await other.end();
+    }
+  });
+
+  it('answers a refused request with the SQLSTATE and keeps serving', async () => {
+    const bulk = engine.bulk!;
+    const bad = bulk.copyEvents('siem', Buffer.from('not\ta row of events\n'));
+    const err = await bad.stored.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EngineError);
+    expect((err as EngineError).code).toMatch(/^22/);
+    const badSchema = await bulk
+      .copyEvents('no such; schema', Buffer.from('x\n'))
+      .stored.catch((e: unknown) => e);
+    expect((badSchema as Error).message).toMatch(/invalid schema name/);
+    await bulk.ping();
+    const before = await counts(pool, 'siem');
+    await writer.writeBatch(sampleBatch(o, 28_000, 29_000));
+    expect(await counts(pool, 'siem')).toEqual({ rows: before.rows + 1_000, ids: before.ids + 1_000 });
+  });
+
+  it('is not used for a pool on an engine this process did not start', async () => {
+    const external = createPool({ url: stackUrls.timescale, size: 1, idleTimeoutMs: 0 });
+    try {
+      const w = new EventWriter({ pool: external, schema: 'siem' });
+      // The stack's engine may lack the schema: only the choice matters here.
+      await w.connect().catch(() => undefined);
+      expect(w.transport).toBe('wire');
+      await w.close();
+    } finally {
+      await external.end();
+    }
+  });
+
+  it('reports not-connected once the engine is gone', async () => {
+    await engine.stop();
+    const err = await writer.writeBatch(sampleBatch(o, 29_000, 29_100)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotConnectedError);
   });
 });
 

@@ -1,5 +1,3 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type HealthStatus,
@@ -11,11 +9,12 @@ import {
 } from '@siem/core';
 import { type Logger, RateLimitedLog, silentLogger } from '@siem/observability';
 import CircuitBreaker from 'opossum';
-import { from as copyFrom } from 'pg-copy-streams';
-import { EVENT_COLUMN_LIST, EVENT_COLUMNS } from './columns.js';
+import type { BulkChannel } from './embedded/bulk-channel.js';
+import { bulkChannelFor } from './embedded/embedded.js';
 import { intervalMs } from './intervals.js';
 import { storageMetrics as m } from './metrics.js';
 import { recordedEngine } from './migrate.js';
+import { PartitionCover } from './partitions.js';
 import {
   checkout,
   createPool,
@@ -26,15 +25,10 @@ import {
   type PoolClient,
   sqlState,
 } from './pool.js';
-import {
-  COLUMN_COUNT,
-  type CoercionCounts,
-  type CoercionReason,
-  copyTextLine,
-  prepareRow,
-} from './row-encoding.js';
+import { COLUMN_COUNT, type CoercionCounts, type CoercionReason, prepareRow } from './row-encoding.js';
 import { resolveSettings } from './settings.js';
 import type { Engine } from './sql-files.js';
+import { copyRows, copyRowsOverChannel, insertRows } from './write-paths.js';
 
 export type WriteMethod = 'copy' | 'insert';
 
@@ -55,10 +49,15 @@ export interface EventWriterOptions {
   breakerVolume?: number;
   name?: string;
   logger?: Logger;
+  /**
+   * The bulk channel of the embedded engine behind the pool (COPY without the wire server). By
+   * default, the channel of the embedded engine this process started on the pool's URL, if any;
+   * null: never.
+   */
+  bulk?: BulkChannel | null;
 }
 
 const BREAKER_STATE = { closed: 0, half_open: 1, open: 2 } as const;
-const COPY_CHUNK_CHARS = 1 << 18;
 /** Data exceptions and integrity violations other than the ones the writer handles itself. */
 const REJECTED_ROW = /^(22|23(?!505|514))/;
 
@@ -72,11 +71,9 @@ interface Statement {
  *
  * - `writeBatch` resolves only when every row is committed. Writes are idempotent: a row already
  *   stored (same tenant, time and event id) is skipped, so replaying a batch never duplicates.
- * - COPY path (real PostgreSQL/TimescaleDB): each statement is first a plain COPY into the table; if
- *   it hits a row already there (a replay), it is redone as COPY into a session temp table followed
- *   by INSERT … SELECT … ON CONFLICT DO NOTHING. First writes pay nothing for idempotency.
- * - INSERT path (the embedded engine, whose wire server cannot take COPY FROM STDIN): one
- *   INSERT … SELECT FROM unnest(column arrays) ON CONFLICT DO NOTHING per statement.
+ * - COPY (real PostgreSQL/TimescaleDB, and the embedded engine this process started, through its bulk
+ *   channel) or INSERT … unnest (an embedded engine reached only through its wire server, which
+ *   cannot take COPY FROM STDIN): see write-paths.ts.
  * - An opossum circuit breaker counts connection failures and timeouts; while the database is
  *   unreachable (or the circuit open), `writeBatch` rejects with NotConnectedError and nothing of the
  *   failed statement is assumed stored: the caller keeps the batch and retries it later.
@@ -86,7 +83,7 @@ interface Statement {
  */
 export class EventWriter implements Sink<NormalizedEvent[]> {
   readonly name: string;
-  readonly #options: Required<Omit<EventWriterOptions, 'pool' | 'url' | 'logger' | 'name'>>;
+  readonly #options: Required<Omit<EventWriterOptions, 'pool' | 'url' | 'logger' | 'name' | 'bulk'>>;
   readonly #pool: Pool;
   readonly #ownPool: boolean;
   readonly #q: string;
@@ -94,10 +91,13 @@ export class EventWriter implements Sink<NormalizedEvent[]> {
   readonly #logger: Logger;
   readonly #log: RateLimitedLog;
   readonly #breaker: CircuitBreaker<[Statement], number>;
+  readonly #partitions: PartitionCover;
+  readonly #url: string | undefined;
+  readonly #bulkOption: BulkChannel | null | undefined;
   #method: WriteMethod | null = null;
   #engine: Engine | null = null;
-  /** Plain PostgreSQL: [start, end) ms of the partitions known to exist, sorted. */
-  #covered: Array<[number, number]> = [];
+  /** The bulk channel COPY goes through (embedded engine), or null for the wire. */
+  #bulk: BulkChannel | null = null;
   #connecting: Promise<void> | null = null;
   #closed = false;
 
@@ -132,6 +132,10 @@ export class EventWriter implements Sink<NormalizedEvent[]> {
     } else throw new SiemError('SIEM_ERR_CONFIG_INVALID', 'EventWriter needs a pool or a url');
     this.#q = ident(this.#options.schema);
     this.#table = `${this.#q}.events`;
+    this.#partitions = new PartitionCover(this.#q, this.#options.chunkInterval);
+    this.#bulkOption = options.bulk;
+    this.#url =
+      options.url ?? (this.#pool as { options?: { connectionString?: string } }).options?.connectionString;
     this.#breaker = new CircuitBreaker((st: Statement) => this.#write(st), {
       timeout: this.#options.timeoutMs,
       resetTimeout: this.#options.breakerResetMs,
@@ -160,6 +164,11 @@ export class EventWriter implements Sink<NormalizedEvent[]> {
 
   get engine(): Engine | null {
     return this.#engine;
+  }
+
+  /** How COPY reaches the database: its wire protocol, or the embedded engine's bulk channel. */
+  get transport(): 'wire' | 'bulk_channel' {
+    return this.#bulk === null ? 'wire' : 'bulk_channel';
   }
 
   get pool(): Pool {
@@ -195,18 +204,20 @@ export class EventWriter implements Sink<NormalizedEvent[]> {
         );
       }
       const wanted = this.#options.method;
-      if (server.embedded && wanted === 'copy') {
+      const bulk = server.embedded && wanted !== 'insert' ? await this.#bulkChannel() : null;
+      if (server.embedded && wanted === 'copy' && bulk === null) {
         // COPY FROM STDIN over the embedded engine's wire server wedges its single session for every client.
         throw new SiemError(
           'SIEM_ERR_CONFIG_INVALID',
-          'storage.write.method copy is not available on the embedded engine',
+          'storage.write.method copy is only available on an embedded engine this process started',
         );
       }
       this.#engine = engine;
-      this.#method = wanted === 'auto' ? (server.embedded ? 'insert' : 'copy') : wanted;
-      if (engine === 'postgres') await this.#loadPartitions(client);
+      this.#bulk = bulk;
+      this.#method = wanted === 'auto' ? (server.embedded && bulk === null ? 'insert' : 'copy') : wanted;
+      if (engine === 'postgres') await this.#partitions.load(client);
       this.#logger.info(
-        { method: this.#method, engine, schema: this.#options.schema },
+        { method: this.#method, transport: this.transport, engine, schema: this.#options.schema },
         'event writer connected',
       );
     } catch (err) {
@@ -215,6 +226,19 @@ export class EventWriter implements Sink<NormalizedEvent[]> {
       throw err;
     }
     client.release();
+  }
+
+  /** The bulk channel to the engine behind the pool, if this process started it and it answers. */
+  async #bulkChannel(): Promise<BulkChannel | null> {
+    const bulk = this.#bulkOption === undefined ? bulkChannelFor(this.#url) : this.#bulkOption;
+    if (bulk === null || !bulk.open) return null;
+    try {
+      await bulk.ping();
+      return bulk;
+    } catch (err) {
+      this.#logger.warn({ err: (err as Error).message }, 'embedded engine bulk channel does not answer');
+      return null;
+    }
   }
 
   async writeBatch(batch: NormalizedEvent[]): Promise<void> {
@@ -322,7 +346,7 @@ export class EventWriter implements Sink<NormalizedEvent[]> {
 
   /** Writes one statement's rows; returns how many were new. Runs inside the breaker. */
   async #write(st: Statement): Promise<number> {
-    if (this.#engine === 'postgres') await this.#ensurePartitions(st.times);
+    if (this.#engine === 'postgres') await this.#partitions.ensure(this.#pool, st.times);
     const method = this.#method!;
     const started = process.hrtime.bigint();
     let inserted: number;
@@ -342,7 +366,7 @@ export class EventWriter implements Sink<NormalizedEvent[]> {
   async #writeWithRetries(st: Statement, method: WriteMethod): Promise<number> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return method === 'copy' ? await this.#copy(st) : await this.#insert(st.rows);
+        return method === 'copy' ? await this.#copy(st) : await insertRows(this.#pool, this.#table, st.rows);
       } catch (err) {
         const state = sqlState(err);
         if ((state === '40P01' || state === '40001') && attempt < 3) {
@@ -351,8 +375,8 @@ export class EventWriter implements Sink<NormalizedEvent[]> {
         }
         if (state === '23514' && /no partition/.test((err as Error).message) && attempt < 3) {
           m.writeRetries.inc({ reason: 'missing_partition' });
-          this.#covered = [];
-          await this.#ensurePartitions(st.times);
+          this.#partitions.reset();
+          await this.#partitions.ensure(this.#pool, st.times);
           continue;
         }
         throw err;
@@ -373,76 +397,17 @@ export class EventWriter implements Sink<NormalizedEvent[]> {
     }
   }
 
-  /**
-   * The rows as COPY text, encoded lazily in chunks as the connection drains: PostgreSQL parses the
-   * first rows while the next ones are being encoded.
-   */
-  #copySource(rows: Array<Array<string | null>>): Readable {
-    function* chunks(): Generator<Buffer> {
-      let text = '';
-      for (const r of rows) {
-        text += copyTextLine(r);
-        if (text.length >= COPY_CHUNK_CHARS) {
-          yield Buffer.from(text);
-          text = '';
-        }
-      }
-      if (text.length > 0) yield Buffer.from(text);
-    }
-    return Readable.from(chunks(), { objectMode: false });
-  }
-
   async #copy(st: Statement): Promise<number> {
-    return this.#withClient(async (client) => {
-      try {
-        const stream = client.query(copyFrom(`copy ${this.#table} (${EVENT_COLUMN_LIST}) from stdin`));
-        await pipeline(this.#copySource(st.rows), stream);
-        return st.rows.length;
-      } catch (err) {
-        if (sqlState(err) !== '23505') throw err;
-        // Some rows are already stored (a replay): redo this statement through a staging table.
-        m.writeRetries.inc({ reason: 'duplicate' });
-        return this.#copyStaged(client, st);
-      }
-    });
-  }
-
-  async #copyStaged(client: PoolClient, st: Statement): Promise<number> {
+    if (this.#bulk !== null) {
+      if (this.#bulk.open) return copyRowsOverChannel(this.#bulk, this.#options.schema, st.rows);
+      // The engine that offered the channel is gone (a restart gives a new one): back to the wire.
+      this.#logger.warn({}, 'embedded engine bulk channel closed: writing through the wire server');
+      this.#bulk = null;
+      this.#method = 'insert';
+      return insertRows(this.#pool, this.#table, st.rows);
+    }
     const stage = `siem_stage_${this.#options.schema}`;
-    await client.query('begin');
-    try {
-      await client.query(
-        `create temp table if not exists ${stage} (like ${this.#table} including defaults) on commit delete rows`,
-      );
-      const stream = client.query(copyFrom(`copy ${stage} (${EVENT_COLUMN_LIST}) from stdin`));
-      await pipeline(this.#copySource(st.rows), stream);
-      const r = await client.query(
-        `insert into ${this.#table} (${EVENT_COLUMN_LIST}) select ${EVENT_COLUMN_LIST} from ${stage} on conflict do nothing`,
-      );
-      await client.query('commit');
-      return r.rowCount ?? 0;
-    } catch (err) {
-      await client.query('rollback').catch(() => undefined);
-      throw err;
-    }
-  }
-
-  #insertSql(): string {
-    const casts = EVENT_COLUMNS.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ');
-    return `insert into ${this.#table} (${EVENT_COLUMN_LIST}) select * from unnest(${casts}) on conflict do nothing`;
-  }
-
-  async #insert(rows: Array<Array<string | null>>): Promise<number> {
-    const columns: Array<Array<string | null>> = Array.from(
-      { length: COLUMN_COUNT },
-      () => new Array(rows.length),
-    );
-    for (let r = 0; r < rows.length; r++) {
-      const row = rows[r]!;
-      for (let c = 0; c < COLUMN_COUNT; c++) columns[c]![r] = row[c]!;
-    }
-    const res = await this.#pool.query(this.#insertSql(), columns);
-    return res.rowCount ?? 0;
+    return this.#withClient((client) => copyRows(client, this.#table, stage, st.rows));
   }
 
   /**
@@ -480,54 +445,6 @@ export class EventWriter implements Sink<NormalizedEvent[]> {
       }
     }
     return stored;
-  }
-
-  async #loadPartitions(client: PoolClient | Pool): Promise<void> {
-    const r = await client.query<{ s: string; e: string }>(
-      `select (extract(epoch from range_start) * 1000)::float8 as s, (extract(epoch from range_end) * 1000)::float8 as e
-         from ${this.#q}.event_partitions() order by range_start`,
-    );
-    const merged: Array<[number, number]> = [];
-    for (const row of r.rows) {
-      const s = Number(row.s);
-      const e = Number(row.e);
-      const last = merged[merged.length - 1];
-      if (last !== undefined && last[1] === s) last[1] = e;
-      else merged.push([s, e]);
-    }
-    this.#covered = merged;
-  }
-
-  #isCovered(t: number): boolean {
-    const c = this.#covered;
-    let lo = 0;
-    let hi = c.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const [s, e] = c[mid]!;
-      if (t < s) hi = mid - 1;
-      else if (t >= e) lo = mid + 1;
-      else return true;
-    }
-    return false;
-  }
-
-  /** Plain PostgreSQL: creates the partitions this statement's rows need (rare: the tier job makes them ahead). */
-  async #ensurePartitions(times: number[]): Promise<void> {
-    for (let round = 0; round < 3; round++) {
-      const missing = new Map<number, number>();
-      const hour = 3_600_000;
-      for (const t of times) {
-        if (!this.#isCovered(t)) missing.set(Math.floor(t / hour), t);
-      }
-      if (missing.size === 0) return;
-      const r = await this.#pool.query<{ n: number }>(
-        `select ${this.#q}.ensure_partitions($1::timestamptz[], $2::interval) as n`,
-        [[...missing.values()].map((t) => new Date(t).toISOString()), this.#options.chunkInterval],
-      );
-      m.tierActions.inc({ action: 'created' }, r.rows[0]?.n ?? 0);
-      await this.#loadPartitions(this.#pool);
-    }
   }
 }
 

@@ -17,6 +17,10 @@
  * `pinExchanges` replaces the queue's scheduler with one that keeps serving the same connection until
  * such an exchange is complete, and copies each answer before handing it over. It relies on the queue's private shape, checked first; when the shape
  * is not the expected one it changes nothing and says so.
+ *
+ * `runBetweenExchanges` lets the engine's own process (the bulk channel) run a job on the session
+ * through the same scheduler: the job waits its turn behind the queued messages, never runs inside a
+ * connection's transaction or exchange, and no connection's message runs until it is done.
  */
 
 interface QueuedMessage {
@@ -24,7 +28,13 @@ interface QueuedMessage {
   message: Uint8Array;
   resolve(out: Uint8Array): void;
   reject(err: unknown): void;
+  /** Set on the entries of runBetweenExchanges: run this instead of a protocol message. */
+  job?: () => Promise<void>;
 }
+
+/** The handler id of jobs: pglite-socket numbers its connections from 1. */
+const JOB_HANDLER = -1;
+const pinnedQueues = new WeakSet<object>();
 
 interface QueryQueue {
   queue: QueuedMessage[];
@@ -84,6 +94,11 @@ export function pinExchanges(server: unknown): boolean {
         const at = owner === null ? 0 : this.queue.findIndex((m) => m.handlerId === owner);
         if (at === -1) break; // wait for the owner's next message
         const item = this.queue.splice(at, 1)[0]!;
+        if (item.job !== undefined) {
+          pinned = null;
+          await item.job(); // settles its own promise; never throws
+          continue;
+        }
         try {
           const out = await this.db.runExclusive(() => this.db.execProtocolRaw(item.message));
           this.lastHandlerId = item.handlerId;
@@ -109,5 +124,28 @@ export function pinExchanges(server: unknown): boolean {
       void q.processQueue();
     }
   };
+  pinnedQueues.add(server as object);
   return true;
+}
+
+/**
+ * Runs `job` on the session between two connections' exchanges (see above). Rejects at once when
+ * the pinning scheduler is not installed on this server: without it a job could land inside a
+ * connection's transaction.
+ */
+export function runBetweenExchanges<T>(server: unknown, job: () => Promise<T>): Promise<T> {
+  const q = (server as { queryQueue?: unknown }).queryQueue;
+  if (!pinnedQueues.has(server as object) || !isQueryQueue(q)) {
+    return Promise.reject(new Error('the wire server has no pinning scheduler: jobs cannot be placed'));
+  }
+  return new Promise<T>((resolve, reject) => {
+    q.queue.push({
+      handlerId: JOB_HANDLER,
+      message: new Uint8Array(0),
+      resolve: () => undefined,
+      reject,
+      job: () => job().then(resolve, reject),
+    });
+    void q.processQueue();
+  });
 }
