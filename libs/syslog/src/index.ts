@@ -13,6 +13,7 @@ export { type LeefRecord, parseLeef } from './leef.js';
 export { Listener, listenUrl, normalizePeer, reusePortSupported } from './listener.js';
 export { type ListenerCounters, type ListenerMetricFamily, ListenerMetrics } from './metrics.js';
 export * from './options.js';
+export { PendingBytesBudget, pendingBytesBudget } from './pending-bytes.js';
 export {
   type ParsedHeader,
   type ParsedSyslog,

@@ -19,6 +19,23 @@ export const connectionOptions = {
     description: 'Connections beyond this are refused (counted).',
   }),
   idle_timeout_ms: msOption('A connection silent this long is closed (counted); 0 = never.', 600_000),
+  max_connections_per_address: Type.Integer({
+    minimum: 1,
+    maximum: 1_000_000,
+    default: 256,
+    description:
+      'Connections from one source address beyond this are refused (counted as address_limit); raise it ' +
+      'for many senders behind one NAT address.',
+  }),
+  max_pending_bytes: Type.Integer({
+    minimum: 1024 * 1024,
+    maximum: 64 * 1024 * 1024 * 1024,
+    default: 64 * 1024 * 1024,
+    description:
+      "This listener's share of the process-wide budget of bytes held for frames not yet whole (every " +
+      'running stream listener adds its share; one frame per connection is bounded by max_frame_bytes). ' +
+      'Over budget, the connections holding the most are closed (counted as memory_budget).',
+  }),
   keepalive: Type.Boolean({ default: true, description: 'TCP keepalive on accepted connections.' }),
   keepalive_initial_delay_ms: msOption('Idle time before the first keepalive probe.', 60_000),
 };

@@ -10,6 +10,7 @@ import {
 import { Listener, listenUrl, normalizePeer } from './listener.js';
 import type { ListenerMetrics } from './metrics.js';
 import type { ConnectionOptions, TlsServerOptions } from './options.js';
+import { pendingBytesBudget } from './pending-bytes.js';
 import { clientIdentity, TlsMaterial } from './tls-material.js';
 
 /** The options a stream listener reads (a subset of each listener's schema). */
@@ -28,7 +29,7 @@ export interface StreamListenerTls {
 }
 
 /** Why a connection ended, for the reasons every stream listener has (bounded: a metric label). */
-export type StreamCloseReason = 'normal' | 'error' | 'idle_timeout' | 'shutdown';
+export type StreamCloseReason = 'normal' | 'error' | 'idle_timeout' | 'shutdown' | 'memory_budget';
 
 /** What the stream listener keeps of every connection; a listener adds its own state (framer, …). */
 export interface StreamConnection<R extends string = StreamCloseReason> {
@@ -36,6 +37,8 @@ export interface StreamConnection<R extends string = StreamCloseReason> {
   /** The peer address, IPv4 peers of a dual-stack socket in their IPv4 form. */
   peer: string;
   closeReason: R | StreamCloseReason | null;
+  /** The connection's framer, if it has one: its pending bytes count against the memory budget. */
+  framer?: { readonly pendingBytes: number } | null;
 }
 
 /**
@@ -75,6 +78,11 @@ export abstract class StreamListener<
   #unsubscribeResume: (() => void) | null = null;
   /** How long a closing connection may take to flush what was written to it; 0: destroyed at once. */
   protected closeGraceMs = 0;
+  /** Open connections (handshakes included) per source address, for max_connections_per_address. */
+  readonly #perAddress = new Map<string, number>();
+  /** Raw sockets refused for their address (a TLS server reports their reset as a handshake error). */
+  readonly #refused = new WeakSet<object>();
+  #budgetShare = 0;
 
   constructor(
     name: string,
@@ -98,6 +106,11 @@ export abstract class StreamListener<
   protected abstract ended(conn: C): void;
   /** The listener stops: pass on what the connection read. */
   protected abstract drain(conn: C): void;
+
+  /** Bytes the connection holds for frames not yet whole (counted against the process budget). */
+  protected pendingBytes(conn: C): number {
+    return conn.framer?.pendingBytes ?? 0;
+  }
 
   /** More fields for the "started" log line. */
   protected startedFields(): Record<string, unknown> {
@@ -125,6 +138,8 @@ export abstract class StreamListener<
       throw this.failStart(err, `${o.host}:${o.port}`);
     }
     server.maxConnections = o.max_connections;
+    // before anything else sees the socket (the TLS server's handshake included)
+    server.prependListener('connection', (socket: Socket) => this.#admit(socket));
     server.on('drop', (data) => {
       this.metrics.connectionClosed('connection_limit');
       this.log.warn(
@@ -157,6 +172,8 @@ export abstract class StreamListener<
       throw this.failStart(err, `${o.host}:${o.port}`);
     }
     this.#server = server;
+    this.#budgetShare = o.max_pending_bytes;
+    pendingBytesBudget.addCapacity(this.#budgetShare);
     const address = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : o.port;
     this.listening = listenUrl(this.transport, o.host, port);
@@ -226,6 +243,8 @@ export abstract class StreamListener<
     });
     server.on('secureConnection', (socket: TLSSocket) => this.#acceptTls(socket, t));
     server.on('tlsClientError', (err, socket) => {
+      // a socket refused for its address was counted as such already (the TLS socket wraps it)
+      if (this.#refused.has((socket as unknown as { _parent?: object })._parent ?? socket)) return;
       this.metrics.connectionClosed('tls_handshake');
       this.log.warn(
         'tls_handshake',
@@ -256,7 +275,31 @@ export abstract class StreamListener<
     this.#accept(socket, identity);
   }
 
+  /** Counts the connection under its address, or refuses it when the address has too many. */
+  #admit(socket: Socket): void {
+    const peer = normalizePeer(socket.remoteAddress);
+    const open = this.#perAddress.get(peer) ?? 0;
+    if (open >= this.#o.max_connections_per_address) {
+      this.#refused.add(socket);
+      this.metrics.connectionClosed('address_limit');
+      this.log.warn(
+        'address_limit',
+        { peer, limit: this.#o.max_connections_per_address },
+        `${this.label} connection refused: max_connections_per_address reached for this address`,
+      );
+      socket.destroy();
+      return;
+    }
+    this.#perAddress.set(peer, open + 1);
+    socket.once('close', () => {
+      const n = (this.#perAddress.get(peer) ?? 1) - 1;
+      if (n <= 0) this.#perAddress.delete(peer);
+      else this.#perAddress.set(peer, n);
+    });
+  }
+
   #accept(socket: Socket, identity: TlsIdentity | null): void {
+    if (socket.destroyed) return; // refused for its address
     const o = this.#o;
     const conn = this.connection(socket, normalizePeer(socket.remoteAddress), identity);
     this.connections.add(conn);
@@ -277,6 +320,7 @@ export abstract class StreamListener<
       this.log.info('socket_error', { err: err.message, peer: conn.peer }, `${this.label} connection error`);
     });
     socket.on('close', () => {
+      pendingBytesBudget.release(conn);
       this.connections.delete(conn);
       this.metrics.connectionGone();
       this.metrics.connectionClosed(conn.closeReason ?? 'normal');
@@ -287,6 +331,9 @@ export abstract class StreamListener<
   /** One chunk of a connection: passed on, then the socket rests until the end of this turn. */
   #read(conn: C, chunk: Buffer): void {
     this.onData(conn, chunk);
+    if (conn.closeReason === null) {
+      pendingBytesBudget.set(conn, this.pendingBytes(conn), () => this.close(conn, 'memory_budget'));
+    }
     const socket = conn.socket;
     // paused already: the intake asked for a pause (every socket waits for its resume), or closed
     if (socket.destroyed || socket.isPaused()) return;
@@ -403,6 +450,8 @@ export abstract class StreamListener<
     if (this.#paused) this.#endPause();
     await Promise.all([closed, ...gone]);
     this.#server = null;
+    pendingBytesBudget.removeCapacity(this.#budgetShare);
+    this.#budgetShare = 0;
     this.listening = null;
     this.state = 'stopped';
     this.logger.info({}, `${this.label} stream listener stopped`);
