@@ -206,7 +206,12 @@ const rows = [];
     let size = 0;
     let last = 0;
     const d = new LumberjackDecoder(
-      { maxFrameBytes: 64 * 2 ** 20, maxWindowEvents: 1 << 20, maxDecompressedBytes: 256 * 2 ** 20 },
+      {
+        maxFrameBytes: 64 * 2 ** 20,
+        maxWindowEvents: 1 << 20,
+        maxDecompressedBytes: 256 * 2 ** 20,
+        maxCompressedEvents: 1 << 20,
+      },
       {
         window: (n) => {
           size = n;
@@ -217,6 +222,8 @@ const rows = [];
           last = seq;
           if (++inWindow === size) s.write(ackFrame(last));
         },
+        error: () => s.destroy(),
+        idle: () => undefined,
       },
     );
     s.on('data', (c: Buffer) => d.push(c));

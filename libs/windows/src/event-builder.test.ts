@@ -16,10 +16,15 @@ const openwec = JSON.stringify({
   OpenWEC: { IpAddress: '192.168.58.100', Principal: 'WIN10$@WINDOMAIN.LOCAL' },
 });
 
-function setup(o: { maxMessageBytes?: number; keyBy?: 'host' | 'tenant' } = {}) {
+function setup(o: { maxMessageBytes?: number; keyBy?: 'host' | 'tenant'; maxArrayEvents?: number } = {}) {
   const metrics = new WindowsMetrics(`builder-${Math.random()}`);
   const builder = new WindowsEventBuilder(
-    { maxMessageBytes: o.maxMessageBytes ?? 64 * 1024, keyBy: o.keyBy ?? 'host', tenant: 'acme' },
+    {
+      maxMessageBytes: o.maxMessageBytes ?? 64 * 1024,
+      maxArrayEvents: o.maxArrayEvents ?? 100,
+      keyBy: o.keyBy ?? 'host',
+      tenant: 'acme',
+    },
     metrics,
     new RateLimitedLog(silentLogger),
   );
@@ -108,5 +113,21 @@ describe('Windows event builder', () => {
     const { add, out } = setup({ keyBy: 'tenant' });
     add('{"Hostname":"dc01"}');
     expect(out[0]!.key).toBe('acme');
+  });
+
+  it('one line is one event: an array longer than maxArrayEvents stays whole, marked and counted', () => {
+    const record = JSON.parse(sample('nxlog-4624.json').toString());
+    const { add, out, metrics, last } = setup({ maxMessageBytes: 16 * 1024 * 1024, maxArrayEvents: 100 });
+    add(JSON.stringify([record, record, record]));
+    expect(last().parseError).toBeNull(); // a short batch: the normalizer makes a row of each
+    // the issue's line: 7,400 records in one JSON array
+    const line = JSON.stringify(Array(7400).fill(record));
+    add(line);
+    expect(out).toHaveLength(2);
+    const e = last();
+    expect(e.parseError).toBe('too_many_records');
+    expect(e.marks).toContain('parse_error');
+    expect(e.payload.toString()).toBe(line); // kept whole, as sent
+    expect(metrics.parseErrorsBy.get('too_many_records')).toBe(1);
   });
 });

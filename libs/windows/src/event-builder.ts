@@ -5,11 +5,18 @@ import { EventMarks, keptPayload } from '@siem/syslog';
 import type { WindowsMetrics } from './metrics.js';
 
 /** Why an event is marked parse_error (bounded: a metric label). */
-export const windowsParseErrorReasons = ['invalid_json', 'not_an_object', 'truncated'] as const;
+export const windowsParseErrorReasons = [
+  'invalid_json',
+  'not_an_object',
+  'truncated',
+  'too_many_records',
+] as const;
 export type WindowsParseErrorReason = (typeof windowsParseErrorReasons)[number];
 
 export interface WindowsEventBuilderOptions {
   maxMessageBytes: number;
+  /** Longest JSON array one event may be (each element becomes a row); longer ones are marked. */
+  maxArrayEvents: number;
   keyBy: 'host' | 'tenant';
   tenant: string;
 }
@@ -60,6 +67,10 @@ function blank(b: Buffer): boolean {
  * Malformed JSON is kept, not refused: the architecture keeps everything that arrives, and the sender
  * (NXLog om_tcp, Fluent Bit tcp) has no channel to hear a refusal on anyway. It travels marked
  * `parse_error` with the reason, is counted, and the normalizer sends it to the dead-letter topic.
+ *
+ * One line is one event: a line holding a JSON array (Fluent Bit's `json` format sends batches so)
+ * becomes a row per element only up to `maxArrayEvents`; a longer array is still one raw event, whole,
+ * marked `parse_error: too_many_records` and counted, so one 151 MB line cannot become 4.44 M rows.
  */
 export class WindowsEventBuilder {
   readonly #o: WindowsEventBuilderOptions;
@@ -107,6 +118,7 @@ export class WindowsEventBuilder {
       try {
         doc = JSON.parse(payload.toString('utf8'));
         if (typeof doc !== 'object' || doc === null) parseError = 'not_an_object';
+        else if (Array.isArray(doc) && doc.length > this.#o.maxArrayEvents) parseError = 'too_many_records';
       } catch {
         parseError = 'invalid_json';
       }

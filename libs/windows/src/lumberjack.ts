@@ -1,4 +1,4 @@
-import { inflateSync } from 'node:zlib';
+import { createInflate } from 'node:zlib';
 
 /**
  * The Beats / Lumberjack protocol, version 2, server side: what Winlogbeat's `output.logstash` (the
@@ -29,6 +29,8 @@ export type LumberjackError =
   | 'bad_frame_type'
   | 'frame_too_large'
   | 'window_too_large'
+  | 'window_exceeded'
+  | 'compressed_too_many_events'
   | 'bad_compressed_frame'
   | 'decompressed_too_large';
 
@@ -39,6 +41,8 @@ export interface LumberjackDecoderOptions {
   maxWindowEvents: number;
   /** Largest inflated content of one compressed frame. */
   maxDecompressedBytes: number;
+  /** Most events one compressed frame may carry (window frames inside it do not reset this count). */
+  maxCompressedEvents: number;
 }
 
 export interface LumberjackHandler {
@@ -46,6 +50,10 @@ export interface LumberjackHandler {
   window(size: number): void;
   /** A JSON data frame. `payload` is a view, valid only during the call. */
   event(seq: number, payload: Buffer): void;
+  /** The stream is unusable (once; the decoder delivers nothing more). Frames before it were delivered. */
+  error(reason: LumberjackError): void;
+  /** Every whole frame received so far was delivered: after a push, or when an inflation has ended. */
+  idle(): void;
 }
 
 /** The ACK frame for `seq` (0: keepalive). */
@@ -64,11 +72,20 @@ const JSON_BODY = 3;
 const COMPRESSED_HEADER = 4;
 const COMPRESSED_BODY = 5;
 
+/** Inflated bytes read per turn of the event loop (their whole frames are delivered in that turn). */
+const INFLATE_CHUNK = 32 * 1024;
+
 /**
- * Incremental decoder of one connection's byte stream. Frames are delivered synchronously from `push`;
- * a frame split across reads is collected once it is whole (memory per connection: one frame, at most
- * maxFrameBytes, plus one inflated compressed frame, at most maxDecompressedBytes). A compressed frame
- * must inflate to whole JSON (or window) frames; a compressed frame inside a compressed frame is refused.
+ * Incremental decoder of one connection's byte stream. Plain frames are delivered synchronously from
+ * `push`. A compressed frame is inflated by zlib in the thread pool (never on the event loop, with
+ * `maxOutputLength`), and its frames are delivered a slice per turn; meanwhile `busy` is true and the
+ * bytes pushed are only kept (the caller stops reading the socket). Memory per connection: one frame
+ * being collected (at most maxFrameBytes), plus one inflated compressed frame (maxDecompressedBytes).
+ *
+ * The window is enforced: an event beyond the count the last window frame announced (or before any)
+ * is an error, as is a compressed frame carrying more than maxCompressedEvents events — so one frame
+ * of a few kilobytes cannot become hundreds of thousands of events. A compressed frame must inflate to
+ * whole JSON (or window) frames; a compressed frame inside a compressed frame is refused.
  */
 export class LumberjackDecoder {
   readonly #o: LumberjackDecoderOptions;
@@ -79,6 +96,12 @@ export class LumberjackDecoder {
   #partsLen = 0;
   #seq = 0;
   #aborted = false;
+  #busy = false;
+  /** Bytes of the compressed frame being inflated, or of its inflated content being delivered. */
+  #heldBytes = 0;
+  #window = 0;
+  #inWindow = 0;
+  #waiters: (() => void)[] = [];
 
   constructor(options: LumberjackDecoderOptions, handler: LumberjackHandler) {
     this.#o = options;
@@ -87,12 +110,23 @@ export class LumberjackDecoder {
 
   /** Whether a frame has begun and not ended (the stream stopping here cuts a frame). */
   get midFrame(): boolean {
-    return this.#state !== HEADER || this.#partsLen > 0;
+    return this.#state !== HEADER || this.#partsLen > 0 || this.#busy;
   }
 
-  /** Bytes held for an incomplete frame. */
+  /** Bytes held for frames not delivered yet (incomplete, or being inflated or delivered). */
   get pendingBytes(): number {
-    return this.#partsLen;
+    return this.#partsLen + this.#heldBytes;
+  }
+
+  /** Whether a compressed frame is being inflated or delivered (bytes pushed meanwhile wait). */
+  get busy(): boolean {
+    return this.#busy;
+  }
+
+  /** Resolves once the decoder is not busy (tests, and a listener that stops). */
+  settled(): Promise<void> {
+    if (!this.#busy) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
   /** Stops delivering: the rest of the current and every later chunk is ignored. */
@@ -100,33 +134,65 @@ export class LumberjackDecoder {
     this.#aborted = true;
     this.#parts = [];
     this.#partsLen = 0;
+    this.#heldBytes = 0;
+    this.#setBusy(false);
   }
 
-  /** Feeds a chunk; returns an error when the stream is unusable (frames before it were delivered). */
-  push(chunk: Buffer): LumberjackError | null {
-    if (this.#aborted) return null;
-    let buf = chunk;
-    if (this.#partsLen > 0) {
-      this.#parts.push(chunk);
-      this.#partsLen += chunk.length;
-      if (this.#partsLen < this.#need) return null;
-      buf = Buffer.concat(this.#parts, this.#partsLen);
-      this.#parts = [];
-      this.#partsLen = 0;
+  /** Feeds a chunk; what it completes is delivered now, or after the inflation in progress. */
+  push(chunk: Buffer): void {
+    if (this.#aborted) return;
+    this.#parts.push(chunk);
+    this.#partsLen += chunk.length;
+    if (!this.#busy) this.#run();
+  }
+
+  #setBusy(busy: boolean): void {
+    this.#busy = busy;
+    if (busy) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+
+  #fail(reason: LumberjackError): void {
+    this.abort();
+    this.#h.error(reason);
+  }
+
+  /** Decodes the whole frames of what is held, until one needs inflating or bytes run out. */
+  #run(): void {
+    if (this.#partsLen < this.#need) {
+      this.#h.idle();
+      return;
     }
+    const buf = this.#parts.length === 1 ? this.#parts[0]! : Buffer.concat(this.#parts, this.#partsLen);
+    this.#parts = [];
+    this.#partsLen = 0;
     let pos = 0;
     while (buf.length - pos >= this.#need) {
       const at = pos;
       pos += this.#need;
+      if (this.#state === COMPRESSED_BODY) {
+        this.#to(HEADER, 2);
+        this.#keep(buf, pos);
+        this.#inflate(buf.subarray(at, pos));
+        return;
+      }
       const err = this.#step(buf, at);
-      if (err !== null) return err;
-      if (this.#aborted) return null;
+      if (err !== null) {
+        this.#fail(err);
+        return;
+      }
+      if (this.#aborted) return;
     }
-    if (pos < buf.length) {
-      this.#parts.push(buf.subarray(pos));
-      this.#partsLen = buf.length - pos;
-    }
-    return null;
+    this.#keep(buf, pos);
+    this.#h.idle();
+  }
+
+  #keep(buf: Buffer, pos: number): void {
+    if (pos >= buf.length) return;
+    this.#parts.unshift(buf.subarray(pos));
+    this.#partsLen += buf.length - pos;
   }
 
   #to(state: number, need: number): void {
@@ -134,7 +200,76 @@ export class LumberjackDecoder {
     this.#need = need;
   }
 
-  /** Consumes the `#need` bytes at `at`. */
+  /**
+   * Inflates a compressed frame with a zlib stream: zlib works in the thread pool, and its output is
+   * read a chunk per turn of the event loop, each chunk's whole frames delivered at once — no single
+   * large buffer is assembled on the loop (a 64 MB frame would take a copy of 64 MB there).
+   */
+  #inflate(compressed: Buffer): void {
+    this.#setBusy(true);
+    this.#heldBytes = compressed.length;
+    const z = createInflate({ chunkSize: INFLATE_CHUNK });
+    const inner = new InnerFrames();
+    let out = 0;
+    let events = 0;
+    const stop = (reason: LumberjackError | null) => {
+      z.removeAllListeners('data');
+      z.removeAllListeners('end');
+      z.on('error', () => undefined);
+      z.destroy();
+      if (reason !== null) this.#fail(reason);
+    };
+    z.on('data', (chunk: Buffer) => {
+      if (this.#aborted) return stop(null);
+      out += chunk.length;
+      if (out > this.#o.maxDecompressedBytes) return stop('decompressed_too_large');
+      inner.push(chunk);
+      this.#heldBytes = compressed.length + inner.length;
+      for (;;) {
+        const f = inner.next(this.#o.maxFrameBytes);
+        if (f === null) break;
+        if (typeof f === 'string') return stop(f);
+        let err: LumberjackError | null;
+        if (f.type === LJ_WINDOW) err = this.#windowFrame(f.value);
+        else if (++events > this.#o.maxCompressedEvents) err = 'compressed_too_many_events';
+        else err = this.#event(f.value, f.payload!);
+        if (err !== null) return stop(err);
+        if (this.#aborted) return stop(null);
+      }
+      // the next chunk in the next turn: other sockets, timers and requests go in between
+      z.pause();
+      setImmediate(() => {
+        if (!this.#aborted) z.resume();
+      });
+    });
+    z.on('end', () => {
+      if (this.#aborted) return;
+      if (inner.length > 0) return this.#fail('bad_compressed_frame'); // a frame cut at the end
+      this.#heldBytes = 0;
+      this.#setBusy(false);
+      this.#run();
+    });
+    z.on('error', () => {
+      if (!this.#aborted) this.#fail('bad_compressed_frame');
+    });
+    z.end(compressed);
+  }
+
+  #event(seq: number, payload: Buffer): LumberjackError | null {
+    if (++this.#inWindow > this.#window) return 'window_exceeded';
+    this.#h.event(seq, payload);
+    return null;
+  }
+
+  #windowFrame(size: number): LumberjackError | null {
+    if (size > this.#o.maxWindowEvents) return 'window_too_large';
+    this.#window = size;
+    this.#inWindow = 0;
+    this.#h.window(size);
+    return null;
+  }
+
+  /** Consumes the `#need` bytes at `at` (every state but COMPRESSED_BODY). */
   #step(b: Buffer, at: number): LumberjackError | null {
     switch (this.#state) {
       case HEADER: {
@@ -146,28 +281,24 @@ export class LumberjackDecoder {
         else return 'bad_frame_type';
         return null;
       }
-      case WINDOW: {
-        const size = b.readUInt32BE(at);
-        if (size > this.#o.maxWindowEvents) return 'window_too_large';
+      case WINDOW:
         this.#to(HEADER, 2);
-        this.#h.window(size);
-        return null;
-      }
+        return this.#windowFrame(b.readUInt32BE(at));
       case JSON_HEADER: {
         this.#seq = b.readUInt32BE(at);
         const length = b.readUInt32BE(at + 4);
         if (length > this.#o.maxFrameBytes) return 'frame_too_large';
-        if (length === 0) {
-          this.#to(HEADER, 2);
-          this.#h.event(this.#seq, b.subarray(at, at));
-        } else this.#to(JSON_BODY, length);
-        return null;
+        if (length > 0) {
+          this.#to(JSON_BODY, length);
+          return null;
+        }
+        this.#to(HEADER, 2);
+        return this.#event(this.#seq, b.subarray(at, at));
       }
       case JSON_BODY: {
         const end = at + this.#need;
         this.#to(HEADER, 2);
-        this.#h.event(this.#seq, b.subarray(at, end));
-        return null;
+        return this.#event(this.#seq, b.subarray(at, end));
       }
       case COMPRESSED_HEADER: {
         const length = b.readUInt32BE(at);
@@ -176,50 +307,84 @@ export class LumberjackDecoder {
         this.#to(COMPRESSED_BODY, length);
         return null;
       }
-      case COMPRESSED_BODY: {
-        const compressed = b.subarray(at, at + this.#need);
-        this.#to(HEADER, 2);
-        let inner: Buffer;
-        try {
-          inner = inflateSync(compressed, { maxOutputLength: this.#o.maxDecompressedBytes });
-        } catch (err) {
-          return (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE'
-            ? 'decompressed_too_large'
-            : 'bad_compressed_frame';
-        }
-        return this.#inner(inner);
-      }
       default:
         return 'bad_frame_type';
     }
   }
+}
 
-  /** The frames of an inflated compressed frame: whole JSON or window frames, nothing left over. */
-  #inner(b: Buffer): LumberjackError | null {
-    let p = 0;
-    while (p < b.length) {
-      if (b.length - p < 2) return 'bad_compressed_frame';
-      if (b[p] !== LJ_VERSION) return 'bad_version';
-      const type = b[p + 1];
-      if (type === LJ_JSON) {
-        if (b.length - p < 10) return 'bad_compressed_frame';
-        const seq = b.readUInt32BE(p + 2);
-        const length = b.readUInt32BE(p + 6);
-        if (length > this.#o.maxFrameBytes) return 'frame_too_large';
-        if (b.length - p - 10 < length) return 'bad_compressed_frame';
-        this.#h.event(seq, b.subarray(p + 10, p + 10 + length));
-        p += 10 + length;
-      } else if (type === LJ_WINDOW) {
-        if (b.length - p < 6) return 'bad_compressed_frame';
-        const size = b.readUInt32BE(p + 2);
-        if (size > this.#o.maxWindowEvents) return 'window_too_large';
-        this.#h.window(size);
-        p += 6;
-      } else {
-        return 'bad_frame_type';
-      }
-      if (this.#aborted) return null;
+/** One frame read from inflated bytes: a window size, or a JSON frame's sequence and payload. */
+interface InnerFrame {
+  type: number;
+  value: number;
+  payload?: Buffer;
+}
+
+/**
+ * The frames inside a compressed frame, read from the inflated chunks as they come: whole JSON or
+ * window frames (a compressed frame inside one is refused). A frame split across chunks is joined
+ * once all of it is there (one copy), so a large frame costs no repeated concatenation.
+ */
+class InnerFrames {
+  #parts: Buffer[] = [];
+  #len = 0;
+
+  get length(): number {
+    return this.#len;
+  }
+
+  push(chunk: Buffer): void {
+    this.#parts.push(chunk);
+    this.#len += chunk.length;
+  }
+
+  /** The next whole frame, null when more bytes are needed, or why the bytes are not frames. */
+  next(maxFrameBytes: number): InnerFrame | LumberjackError | null {
+    if (this.#len < 2) return null;
+    const head = this.#peek(Math.min(this.#len, 10));
+    if (head[0] !== LJ_VERSION) return 'bad_version';
+    const type = head[1];
+    if (type === LJ_WINDOW) {
+      if (this.#len < 6) return null;
+      const b = this.#take(6);
+      return { type, value: b.readUInt32BE(2) };
     }
-    return null;
+    if (type !== LJ_JSON) return 'bad_frame_type';
+    if (head.length < 10) return null;
+    const length = head.readUInt32BE(6);
+    if (length > maxFrameBytes) return 'frame_too_large';
+    if (this.#len < 10 + length) return null;
+    const b = this.#take(10 + length);
+    return { type, value: b.readUInt32BE(2), payload: b.subarray(10) };
+  }
+
+  /** The first `n` bytes, without consuming them. */
+  #peek(n: number): Buffer {
+    const first = this.#parts[0]!;
+    if (first.length >= n) return first.subarray(0, n);
+    const few: Buffer[] = [];
+    let got = 0;
+    for (const p of this.#parts) {
+      few.push(p);
+      got += p.length;
+      if (got >= n) break;
+    }
+    return Buffer.concat(few, got).subarray(0, n);
+  }
+
+  #take(n: number): Buffer {
+    const first = this.#parts[0]!;
+    let out: Buffer;
+    if (first.length >= n) {
+      out = first.subarray(0, n);
+      if (first.length === n) this.#parts.shift();
+      else this.#parts[0] = first.subarray(n);
+    } else {
+      const all = Buffer.concat(this.#parts, this.#len);
+      out = all.subarray(0, n);
+      this.#parts = all.length > n ? [all.subarray(n)] : [];
+    }
+    this.#len -= n;
+    return out;
   }
 }

@@ -11,6 +11,15 @@ const lumberjack = Section(
         'A Lumberjack window size frame announcing more events closes the connection (counted; Winlogbeat ' +
         'sends at most its bulk_max_size, 2048 by default).',
     }),
+    max_events_per_compressed_frame: Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      default: 16_384,
+      description:
+        'A compressed frame carrying more events closes the connection (counted): a few kilobytes of zlib ' +
+        'must not become hundreds of thousands of events (window frames inside it do not reset the count). ' +
+        'An event beyond the count its window announced closes the connection too.',
+    }),
     max_decompressed_bytes: Type.Integer({
       minimum: 1024,
       maximum: 1024 * 1024 * 1024,
@@ -59,6 +68,14 @@ export const windowsEventsOptionsSchema = Section(
       description:
         'Longer events (a JSON line, a Lumberjack JSON frame) are cut to this, kept, marked truncated and ' +
         'counted.',
+    }),
+    max_array_events: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: 100,
+      description:
+        'An event (a JSON line, a Lumberjack JSON frame) that is a JSON array becomes one row per element up ' +
+        'to this many; a longer array stays one event, whole, marked parse_error too_many_records and counted.',
     }),
     max_frame_bytes: Type.Integer({
       minimum: 1024,

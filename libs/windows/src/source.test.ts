@@ -1,10 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
-import { MemoryIntake, testContext, until } from '@siem/local-stack';
+import { MemoryIntake, until } from '@siem/local-stack';
 import { normalizeAll } from '@siem/normalize';
 import { afterEach, describe, expect, it } from 'vitest';
-import { windowsEventsAdapter } from './adapter.js';
-import type { WindowsEventsSource } from './source.js';
+import { closeAll, listener, tcp } from './test-support/listener.js';
 import { encodeWindow, jsonFrame, LumberjackClient, windowFrame } from './test-support/lumberjack-client.js';
 
 /**
@@ -22,34 +20,12 @@ const samples = readdirSync(FIXTURES)
 const nxlog = samples.filter((s) => s.file.startsWith('nxlog-'));
 const winlogbeat = samples.filter((s) => s.file.startsWith('winlogbeat-'));
 
-const started: WindowsEventsSource[] = [];
-const sockets: Socket[] = [];
 const clients: LumberjackClient[] = [];
 
 afterEach(async () => {
-  for (const s of sockets.splice(0)) s.destroy();
   for (const c of clients.splice(0)) c.close();
-  await Promise.all(started.splice(0).map((s) => s.stop()));
+  await closeAll();
 });
-
-async function listener(intake: MemoryIntake, options: Record<string, unknown> = {}) {
-  const s = windowsEventsAdapter.create(
-    'windows_events',
-    { host: '127.0.0.1', port: 0, ...options },
-    testContext(intake),
-  ) as WindowsEventsSource;
-  started.push(s);
-  await s.start();
-  return { s, port: Number(s.status().listen!.split(':').pop()) };
-}
-
-async function tcp(port: number): Promise<Socket> {
-  const socket = connect({ host: '127.0.0.1', port });
-  sockets.push(socket);
-  socket.on('error', () => undefined);
-  await new Promise<void>((r) => socket.once('connect', () => r()));
-  return socket;
-}
 
 async function lj(port: number): Promise<LumberjackClient> {
   const c = await LumberjackClient.tcp(port);
@@ -292,8 +268,7 @@ describe('windows_events: Beats / Lumberjack v2 (Winlogbeat output.logstash)', (
     socket.write(nxlog[0]!.line); // no line end yet
     await until(() => s.status().counters.connections_ndjson === 1, 5000);
     await new Promise((r) => setTimeout(r, 50));
-    await s.stop();
-    started.length = 0;
+    await s.stop(); // closeAll stops it again: a no-op
     expect(intake.records).toHaveLength(2);
     await c.whenClosed();
     expect(s.status().state).toBe('stopped');

@@ -37,6 +37,8 @@ interface Connection extends StreamConnection<WindowsCloseReason> {
   toAck: number | null;
   held: number[];
   heldWindowNo: number;
+  /** The socket waits while a compressed frame is inflated (resumed by the decoder's idle). */
+  inflating: boolean;
 }
 
 /**
@@ -63,9 +65,12 @@ interface Connection extends StreamConnection<WindowsCloseReason> {
  * Logstash does). The paused time is counted.
  *
  * Errors close only the connection they happen on, counted by reason: a line or frame over
- * max_frame_bytes, a Lumberjack frame with a wrong version or type, a window over max_window_events, a
- * compressed frame that does not inflate or inflates past max_decompressed_bytes, a stream that ends
- * inside a frame. Events read before the error are still passed on (and ACKed).
+ * max_frame_bytes, a Lumberjack frame with a wrong version or type, a window over max_window_events,
+ * more events than the window announced, a compressed frame carrying more than
+ * max_events_per_compressed_frame events, a compressed frame that does not inflate or inflates past
+ * max_decompressed_bytes, a stream that ends inside a frame. Events read before the error are still
+ * passed on (and ACKed). Compressed frames are inflated in zlib's thread pool, not on the event loop;
+ * the connection reads nothing more until the frame's events are passed on.
  */
 export class WindowsEventsSource extends StreamListener<WindowsCloseReason, Connection, WindowsMetrics> {
   readonly #o: WindowsEventsOptions;
@@ -86,10 +91,19 @@ export class WindowsEventsSource extends StreamListener<WindowsCloseReason, Conn
     // closing lets the last ACKs written reach the shipper before the socket is destroyed
     this.closeGraceMs = CLOSE_GRACE_MS;
     this.#builder = new WindowsEventBuilder(
-      { maxMessageBytes: options.max_message_bytes, keyBy: context.keyBy, tenant: this.tenant },
+      {
+        maxMessageBytes: options.max_message_bytes,
+        maxArrayEvents: options.max_array_events,
+        keyBy: context.keyBy,
+        tenant: this.tenant,
+      },
       this.metrics,
       this.log,
     );
+  }
+
+  protected override pendingBytes(conn: Connection): number {
+    return (conn.framer?.pendingBytes ?? 0) + (conn.decoder?.pendingBytes ?? 0);
   }
 
   protected override startedFields(): Record<string, unknown> {
@@ -114,6 +128,7 @@ export class WindowsEventsSource extends StreamListener<WindowsCloseReason, Conn
       toAck: null,
       held: [],
       heldWindowNo: -1,
+      inflating: false,
     };
     if (this.#o.protocol !== 'auto') this.#begin(conn, this.#o.protocol);
     return conn;
@@ -148,6 +163,7 @@ export class WindowsEventsSource extends StreamListener<WindowsCloseReason, Conn
         maxFrameBytes: o.max_frame_bytes,
         maxWindowEvents: o.lumberjack.max_window_events,
         maxDecompressedBytes: o.lumberjack.max_decompressed_bytes,
+        maxCompressedEvents: o.lumberjack.max_events_per_compressed_frame,
       },
       {
         window: (size) => {
@@ -161,6 +177,18 @@ export class WindowsEventsSource extends StreamListener<WindowsCloseReason, Conn
           builder.add(conn.batch, encoder, conn.peer, payload, payload.length, conn.receivedAt);
           conn.toAck = seq;
           if (++conn.inWindow === conn.window) this.#flushLumberjack(conn);
+        },
+        // what was read before the error is passed on and ACKed, then the connection closes
+        error: (reason) => {
+          this.#flushLumberjack(conn);
+          this.close(conn, reason);
+        },
+        idle: () => {
+          this.#flushLumberjack(conn);
+          if (conn.inflating) {
+            conn.inflating = false;
+            if (!this.paused && conn.closeReason === null) conn.socket.resume();
+          }
         },
       },
     );
@@ -176,10 +204,13 @@ export class WindowsEventsSource extends StreamListener<WindowsCloseReason, Conn
       if (err !== null) this.close(conn, err);
       return;
     }
-    const err = conn.decoder!.push(chunk);
-    if (conn.closeReason !== null) return; // the batch was rejected mid-chunk: already closing
-    this.#flushLumberjack(conn);
-    if (err !== null) this.close(conn, err);
+    const decoder = conn.decoder!;
+    decoder.push(chunk);
+    if (decoder.busy && conn.closeReason === null) {
+      // a compressed frame is being inflated: read nothing more until its events are passed on
+      conn.inflating = true;
+      conn.socket.pause();
+    }
   }
 
   protected ended(conn: Connection): void {
@@ -286,6 +317,6 @@ export class WindowsEventsSource extends StreamListener<WindowsCloseReason, Conn
 
   protected override resumeConnection(conn: Connection): void {
     this.#writeHeld(conn);
-    super.resumeConnection(conn);
+    if (!conn.inflating) super.resumeConnection(conn);
   }
 }
