@@ -14,7 +14,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['{libs,apps,deploy}/**/src/**/*.test.ts'],
+          include: ['{libs,apps,deploy,load-tests}/**/src/**/*.test.ts'],
           exclude: ['**/*.integration.test.ts', '**/node_modules/**', '**/dist/**'],
           testTimeout: 30_000,
         },
