@@ -1,19 +1,8 @@
-export {
-  CloudHttpIntake,
-  CloudHttpSource,
-  cloudHttp,
-  cloudHttpAdapter,
-  cloudIngestRoutes,
-  INGEST_ROUTE,
-} from './intake.js';
-export { arrayElements, memberValue, skipValue } from './json-split.js';
+export { acceptedMediaType, decodeBody, encodingOf } from './body.js';
+export { type CloudRefusal, CloudRequestError } from './errors.js';
+export { CloudHttpIntake, cloudHttp, cloudHttpAdapter, cloudIngestRoutes, INGEST_ROUTE } from './intake.js';
+export { BatchScanner, type ScanLimits, type ScannedRecord } from './json-scan.js';
 export { CloudMetrics } from './metrics.js';
 export * from './options.js';
-export {
-  accountOf,
-  batchKeys,
-  type CloudRecord,
-  type CloudRefusal,
-  CloudRequestError,
-  splitRecords,
-} from './records.js';
+export { accountOf, batchKeys, type CloudRecord, parseRecords, scanRecords } from './records.js';
+export { CloudHttpSource } from './source.js';

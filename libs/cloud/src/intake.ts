@@ -1,25 +1,16 @@
-import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { Server as TlsServer } from 'node:tls';
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
 import { errorSchema, routeAccess } from '@siem/api';
-import { checkAgainst } from '@siem/config';
 import {
   type AdapterFactory,
   type BufferRecord,
-  type ComponentState,
   type ErrorCode,
-  type Intake,
-  type LoggerLike,
   RawEventEncoder,
   SiemError,
-  type Source,
-  type SourceContext,
-  type SourceStatus,
 } from '@siem/core';
-import { type Logger, RateLimitedLog } from '@siem/observability';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { acceptedMediaType, decodeBody, encodingOf, readLimited } from './body.js';
+import { type CloudRefusal, CloudRequestError } from './errors.js';
 import { CloudMetrics } from './metrics.js';
 import {
   type CloudHttpOptions,
@@ -27,74 +18,16 @@ import {
   cloudHttpOptionsSchema,
   cloudSourceTypes,
 } from './options.js';
-import { accountOf, type CloudRefusal, CloudRequestError, splitRecords } from './records.js';
-
-const gunzipAsync = promisify(gunzip) as (
-  buf: Buffer,
-  options: { maxOutputLength: number },
-) => Promise<Buffer>;
+import { accountOf, batchKeys, type CloudRecord, parseRecords } from './records.js';
+import { CloudHttpSource, resolveOptions } from './source.js';
+import { LoopTurns, SLICE_BYTES } from './turns.js';
 
 /** The intake route on the API server. */
 export const INGEST_ROUTE = '/api/v1/ingest/:source_type';
 
-const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
-
 function normalizePeer(address: string | undefined): string {
   if (address === undefined) return 'unknown';
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}
-
-/** `application/json`, `application/<x>+json`, with no charset or UTF-8. */
-function acceptedMediaType(header: string | undefined): boolean {
-  if (header === undefined) return false;
-  const [type = '', ...params] = header.split(';').map((p) => p.trim().toLowerCase());
-  if (type !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(type)) return false;
-  const charset = params.find((p) => p.startsWith('charset='));
-  return charset === undefined || /^charset="?utf-8"?$/.test(charset);
-}
-
-type Encoding = 'identity' | 'gzip';
-
-function encodingOf(header: string | undefined): Encoding | null {
-  const e = (header ?? '').trim().toLowerCase();
-  if (e === '' || e === 'identity') return 'identity';
-  if (e === 'gzip' || e === 'x-gzip') return 'gzip';
-  return null;
-}
-
-/** Reads a body up to `limit` bytes; past it stops listening (the rest is discarded) and says so. */
-function readLimited(stream: Readable, limit: number): Promise<{ body: Buffer } | { tooLarge: number }> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    const cleanup = () => {
-      stream.off('data', onData);
-      stream.off('end', onEnd);
-      stream.off('error', onError);
-    };
-    const onData = (chunk: Buffer | string) => {
-      const c = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      n += c.length;
-      if (n > limit) {
-        cleanup();
-        resolve({ tooLarge: n });
-        return;
-      }
-      chunks.push(c);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve({ body: Buffer.concat(chunks, n) });
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    stream.on('data', onData);
-    stream.on('end', onEnd);
-    stream.on('error', onError);
-    stream.resume();
-  });
 }
 
 interface Refusal {
@@ -115,13 +48,44 @@ function bodyError(err: CloudRequestError): Refusal {
   return { status: err.statusCode, code, reason: err.reason, message: err.message };
 }
 
+function bodyTooLarge(what: string): Refusal {
+  return bodyError(
+    new CloudRequestError(413, 'body_too_large', `${what} (cloud_http.max_body_bytes): split the batch`),
+  );
+}
+
+const unavailableMessages = {
+  stopped: 'the cloud_http adapter is stopped: start it (control API) or retry later',
+  paused: 'the buffer asked intake to pause: retry later',
+  busy: 'too many ingest requests are being read at once (cloud_http.max_concurrent_requests): retry later',
+} as const;
+
+/** A 503: the sender keeps the batch and resends it after Retry-After. */
+function unavailable(reason: keyof typeof unavailableMessages): Refusal {
+  return {
+    status: 503,
+    code: reason === 'paused' ? 'SIEM_ERR_BUFFER_FULL' : 'SIEM_ERR_UNAVAILABLE',
+    reason,
+    message: unavailableMessages[reason],
+  };
+}
+
 const ingestResponse = {
   type: 'object',
   properties: {
-    accepted: { type: 'integer', description: 'Records taken into the buffer (one raw event each).' },
+    accepted: {
+      type: 'integer',
+      description:
+        'Rows the batch becomes once normalized: one per record, the elements of a record that is itself a ' +
+        'batch (nested Records, a Pub/Sub message holding several entries) each counted.',
+    },
+    events: {
+      type: 'integer',
+      description: 'Raw events taken into the buffer (one per record of the batch).',
+    },
     source_type: { type: 'string' },
   },
-  required: ['accepted', 'source_type'],
+  required: ['accepted', 'events', 'source_type'],
 } as const;
 
 /**
@@ -134,6 +98,8 @@ export class CloudHttpIntake {
   #active: CloudHttpSource | null = null;
   #app: FastifyInstance | null = null;
   #metrics: CloudMetrics | null = null;
+  /** Requests whose body is being read, decoded or offered (bounded by max_concurrent_requests). */
+  #inFlight = 0;
 
   /** The adapter type: register it with the other adapter factories. */
   readonly adapter: AdapterFactory<Partial<CloudHttpOptions>> = {
@@ -245,38 +211,32 @@ export class CloudHttpIntake {
     const source = this.#active;
     const metrics = this.metrics(source?.name);
     if (source === null || !source.running) {
-      return this.#refuse(
-        reply,
-        metrics,
-        sourceType,
-        {
-          status: 503,
-          code: 'SIEM_ERR_UNAVAILABLE',
-          reason: 'stopped',
-          message: 'the cloud_http adapter is stopped: start it (control API) or retry later',
-        },
-        5,
-        false,
-      );
+      return this.#refuse(reply, metrics, sourceType, unavailable('stopped'), 5, false);
     }
     const o = source.options;
-    if (source.paused) {
-      return this.#refuse(
-        reply,
-        metrics,
-        sourceType,
-        {
-          status: 503,
-          code: 'SIEM_ERR_BUFFER_FULL',
-          reason: 'paused',
-          message: 'the buffer asked intake to pause: retry later',
-        },
-        o.retry_after_seconds,
-        false,
-      );
+    if (source.paused)
+      return this.#refuse(reply, metrics, sourceType, unavailable('paused'), o.retry_after_seconds, false);
+    if (this.#inFlight >= o.max_concurrent_requests) {
+      // refused before the body is read: the connection closes so the unread body cannot linger
+      return this.#refuse(reply, metrics, sourceType, unavailable('busy'), o.retry_after_seconds, true);
     }
-    let wireBytes = 0;
-    let body: Buffer;
+    this.#inFlight++;
+    try {
+      return await this.#take(request, reply, source, metrics, sourceType, receivedAtMs);
+    } finally {
+      this.#inFlight--;
+    }
+  }
+
+  async #take(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    source: CloudHttpSource,
+    metrics: CloudMetrics,
+    sourceType: CloudSourceType,
+    receivedAtMs: number,
+  ): Promise<FastifyReply> {
+    const o = source.options;
     try {
       const media = request.headers['content-type'];
       if (!acceptedMediaType(media)) {
@@ -296,87 +256,36 @@ export class CloudHttpIntake {
       }
       const declared = Number(request.headers['content-length']);
       if (declared > o.max_body_bytes) {
-        return this.#refuse(
-          reply,
-          metrics,
-          sourceType,
-          bodyError(
-            new CloudRequestError(
-              413,
-              'body_too_large',
-              `the body is ${declared} bytes; at most ${o.max_body_bytes} (cloud_http.max_body_bytes): split the batch`,
-            ),
-          ),
-          0,
-          true,
-        );
+        const r = bodyTooLarge(`the body is ${declared} bytes; at most ${o.max_body_bytes}`);
+        return this.#refuse(reply, metrics, sourceType, r, 0, true);
       }
       const read =
         request.body === undefined
           ? { body: Buffer.alloc(0) }
           : await readLimited(request.body as Readable, o.max_body_bytes);
       if ('tooLarge' in read) {
-        return this.#refuse(
-          reply,
-          metrics,
-          sourceType,
-          bodyError(
-            new CloudRequestError(
-              413,
-              'body_too_large',
-              `the body is over ${o.max_body_bytes} bytes (cloud_http.max_body_bytes): split the batch`,
-            ),
-          ),
-          0,
-          true,
-        );
+        const r = bodyTooLarge(`the body is over ${o.max_body_bytes} bytes`);
+        return this.#refuse(reply, metrics, sourceType, r, 0, true);
       }
-      wireBytes = read.body.length;
-      body = read.body;
-      if (encoding === 'gzip' && body.length > 0) {
-        try {
-          body = await gunzipAsync(body, { maxOutputLength: o.max_decoded_bytes });
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-            throw new CloudRequestError(
-              413,
-              'decoded_too_large',
-              `the body inflates to more than ${o.max_decoded_bytes} bytes (cloud_http.max_decoded_bytes): split the batch`,
-            );
-          }
-          throw new CloudRequestError(
-            400,
-            'bad_gzip',
-            `Content-Encoding is gzip but the body does not gunzip: ${(err as Error).message}`,
-          );
-        }
-      } else if (body.length > o.max_decoded_bytes) {
-        throw new CloudRequestError(
-          413,
-          'decoded_too_large',
-          `the body is over ${o.max_decoded_bytes} bytes (cloud_http.max_decoded_bytes): split the batch`,
-        );
-      }
-      if (body.subarray(0, 3).equals(UTF8_BOM)) body = body.subarray(3);
-      if (body.length === 0)
-        throw new CloudRequestError(400, 'empty_body', 'the body is empty: send a JSON batch');
-      if (!isUtf8(body))
-        throw new CloudRequestError(400, 'invalid_utf8', 'the body is not UTF-8 (JSON must be)');
-      let doc: unknown;
-      try {
-        doc = JSON.parse(body.toString('utf8'));
-      } catch (err) {
-        throw new CloudRequestError(
-          400,
-          'invalid_json',
-          `the body is not valid JSON: ${(err as Error).message}`,
-        );
-      }
-      const records = splitRecords(sourceType, body, doc, {
+      const limits = {
+        maxDecodedBytes: o.max_decoded_bytes,
         maxRecordBytes: o.max_record_bytes,
         maxRecords: o.max_records,
-      });
-      return this.#offer(request, reply, source, metrics, sourceType, body, records, receivedAtMs, wireBytes);
+        maxDepth: o.max_json_depth,
+      };
+      const { body, records: scanned } = await decodeBody(read.body, encoding, batchKeys[sourceType], limits);
+      const records = await parseRecords(sourceType, body, scanned, limits);
+      return this.#offer(
+        request,
+        reply,
+        source,
+        metrics,
+        sourceType,
+        body,
+        records,
+        receivedAtMs,
+        read.body.length,
+      );
     } catch (err) {
       if (!(err instanceof CloudRequestError)) throw err;
       source.logBadRequest(err, normalizePeer(request.ip));
@@ -384,35 +293,20 @@ export class CloudHttpIntake {
     }
   }
 
-  #offer(
+  async #offer(
     request: FastifyRequest,
     reply: FastifyReply,
     source: CloudHttpSource,
     metrics: CloudMetrics,
     sourceType: CloudSourceType,
     body: Buffer,
-    records: ReturnType<typeof splitRecords>,
+    records: CloudRecord[],
     receivedAtMs: number,
     wireBytes: number,
-  ): FastifyReply {
+  ): Promise<FastifyReply> {
     const o = source.options;
-    if (!source.running || this.#active !== source) {
-      return this.#refuse(
-        reply,
-        metrics,
-        sourceType,
-        {
-          status: 503,
-          code: 'SIEM_ERR_UNAVAILABLE',
-          reason: 'stopped',
-          message: 'the cloud_http adapter stopped while the body was read: retry later',
-          records: records.length,
-        },
-        o.retry_after_seconds,
-        false,
-      );
-    }
-    if (records.length === 0) return reply.code(202).send({ accepted: 0, source_type: sourceType });
+    if (records.length === 0)
+      return reply.code(202).send({ accepted: 0, events: 0, source_type: sourceType });
     const peer = normalizePeer(request.ip);
     const tenant = request.principal?.tenant ?? source.tenant;
     const encoder = new RawEventEncoder(
@@ -427,9 +321,14 @@ export class CloudHttpIntake {
     );
     const byTenant = source.keyBy === 'tenant';
     const out: BufferRecord[] = new Array(records.length);
+    const turns = new LoopTurns(SLICE_BYTES);
+    let rows = 0;
     for (let i = 0; i < records.length; i++) {
       const r = records[i]!;
+      rows += r.rows;
       const payload = body.subarray(r.start, r.end);
+      const turn = turns.spend(payload.length);
+      if (turn !== null) await turn;
       out[i] = {
         key: byTenant ? tenant : (accountOf(sourceType, r.doc) ?? peer),
         value: encoder.encode({
@@ -442,6 +341,10 @@ export class CloudHttpIntake {
           payload,
         }),
       };
+    }
+    if (!source.running || this.#active !== source) {
+      const r = { ...unavailable('stopped'), records: records.length };
+      return this.#refuse(reply, metrics, sourceType, r, o.retry_after_seconds, false);
     }
     const result = source.offer(out);
     if (result === 'rejected') {
@@ -461,144 +364,8 @@ export class CloudHttpIntake {
         false,
       );
     }
-    metrics.accepted(sourceType, out.length, wireBytes);
-    return reply.code(202).send({ accepted: out.length, source_type: sourceType });
-  }
-}
-
-/** Validates options against the schema, filling defaults (a partial object from the API or a test). */
-function resolveOptions(options: unknown): CloudHttpOptions {
-  const copy = structuredClone(options ?? {}) as object;
-  const problems = checkAgainst(cloudHttpOptionsSchema, copy);
-  if (problems.length > 0) {
-    throw new SiemError(
-      'SIEM_ERR_CONFIG_INVALID',
-      `cloud_http options: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
-      { details: problems },
-    );
-  }
-  return copy as CloudHttpOptions;
-}
-
-/**
- * The `cloud_http` adapter: a Source whose start and stop open and close the intake route to batches
- * (the route itself lives on the API server), with the intake's counters in its status. A batch is
- * offered to the intake whole — all of its records or none — and answered 202 only once taken ('ok' or
- * 'pause'); after a 'pause' the route answers 503 with Retry-After until the intake resumes (HTTP's way
- * of not reading), and a 'rejected' batch is answered 503 with Retry-After, counted, nothing of it taken.
- */
-export class CloudHttpSource implements Source {
-  readonly name: string;
-  readonly type = 'cloud_http';
-  readonly options: CloudHttpOptions;
-  readonly tenant: string;
-  readonly keyBy: 'host' | 'tenant';
-  readonly #hub: CloudHttpIntake;
-  readonly #intake: Intake;
-  readonly #logger: LoggerLike;
-  readonly #log: RateLimitedLog;
-  readonly #metrics: CloudMetrics;
-  #state: ComponentState = 'stopped';
-  #paused = false;
-  #pausedAt = 0;
-  #unsubscribeResume: (() => void) | null = null;
-
-  constructor(hub: CloudHttpIntake, name: string, options: CloudHttpOptions, context: SourceContext) {
-    this.#hub = hub;
-    this.name = name;
-    this.options = options;
-    this.tenant = options.tenant ?? context.tenant;
-    this.keyBy = context.keyBy;
-    this.#intake = context.intake;
-    this.#logger = context.logger.child({ adapter: name, type: this.type });
-    this.#log = new RateLimitedLog(this.#logger as unknown as Logger);
-    this.#metrics = hub.metrics(name);
-  }
-
-  get running(): boolean {
-    return this.#state === 'running';
-  }
-
-  get paused(): boolean {
-    return this.#paused;
-  }
-
-  get rejectReason(): string {
-    return this.#intake.rejectReason || 'rejected';
-  }
-
-  async start(): Promise<void> {
-    if (this.#state === 'running') {
-      throw new SiemError(
-        'SIEM_ERR_ADAPTER_STATE',
-        `${this.name} is running; it can only start when stopped`,
-      );
-    }
-    this.#hub.attach(this);
-    this.#state = 'running';
-    if (!this.#hub.routeRegistered) {
-      this.#logger.warn(
-        {},
-        'cloud_http started but its route is not (yet) on an API server: batches arrive once the API serves it',
-      );
-    }
-    this.#logger.info({ listen: this.#hub.listenUrl() }, 'cloud intake open');
-  }
-
-  async stop(): Promise<void> {
-    this.#hub.detach(this);
-    if (this.#paused) {
-      this.#metrics.paused(Date.now() - this.#pausedAt);
-      this.#paused = false;
-    }
-    this.#unsubscribeResume?.();
-    this.#unsubscribeResume = null;
-    this.#state = 'stopped';
-    this.#logger.info({}, 'cloud intake closed');
-  }
-
-  status(): SourceStatus {
-    return {
-      name: this.name,
-      type: this.type,
-      state: this.#state,
-      listen: this.#state === 'running' ? this.#hub.listenUrl() : null,
-      counters: this.#metrics.snapshot(),
-    };
-  }
-
-  /** @internal offers a request's records; a 'pause' closes the route to batches until resume. */
-  offer(records: BufferRecord[]): 'ok' | 'pause' | 'rejected' {
-    const r = this.#intake.offer(records);
-    if (r === 'rejected') {
-      this.#log.warn(
-        `rejected:${this.rejectReason}`,
-        { reason: this.rejectReason, records: records.length },
-        'buffer rejected a cloud batch: answered 503, the sender resends',
-      );
-    } else if (r === 'pause' && !this.#paused) {
-      this.#paused = true;
-      this.#pausedAt = Date.now();
-      this.#logger.info({}, 'buffer asked to pause: cloud batches answered 503 until it resumes');
-      this.#unsubscribeResume = this.#intake.onResume(() => {
-        if (!this.#paused) return;
-        this.#paused = false;
-        this.#metrics.paused(Date.now() - this.#pausedAt);
-        this.#unsubscribeResume?.();
-        this.#unsubscribeResume = null;
-        this.#logger.info({}, 'buffer resumed: cloud batches accepted again');
-      });
-    }
-    return r;
-  }
-
-  /** @internal */
-  logBadRequest(err: CloudRequestError, peer: string): void {
-    this.#log.info(
-      `refused:${err.reason}`,
-      { peer, reason: err.reason, err: err.message },
-      'cloud batch refused',
-    );
+    metrics.accepted(sourceType, out.length, rows, wireBytes);
+    return reply.code(202).send({ accepted: rows, events: out.length, source_type: sourceType });
   }
 }
 

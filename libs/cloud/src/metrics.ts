@@ -1,6 +1,6 @@
 import { type Counter, counter } from '@siem/observability';
+import type { CloudRefusal } from './errors.js';
 import type { CloudSourceType } from './options.js';
-import type { CloudRefusal } from './records.js';
 
 /**
  * The metrics of the cloud_http intake, labelled by adapter name and source type. Authentication and
@@ -17,6 +17,12 @@ const m = {
     counter({
       name: 'siem_cloud_received_records_total',
       help: 'Records taken into the buffer (one raw event each).',
+      labelNames: ['adapter', 'source_type'] as const,
+    }),
+  rows: () =>
+    counter({
+      name: 'siem_cloud_received_rows_total',
+      help: 'Rows the records taken become once normalized (nested batches and Pub/Sub messages expanded).',
       labelNames: ['adapter', 'source_type'] as const,
     }),
   bytes: () =>
@@ -44,6 +50,7 @@ export class CloudMetrics {
   readonly totals = {
     accepted_requests: 0,
     received_records: 0,
+    received_rows: 0,
     received_bytes: 0,
     refused_requests: 0,
     refused_records: 0,
@@ -52,6 +59,7 @@ export class CloudMetrics {
   readonly refusedBy = new Map<string, number>();
   readonly #requests: Counter<'adapter' | 'source_type'>;
   readonly #records: Counter<'adapter' | 'source_type'>;
+  readonly #rows: Counter<'adapter' | 'source_type'>;
   readonly #bytes: Counter<'adapter' | 'source_type'>;
   readonly #refused: Counter<'adapter' | 'source_type' | 'reason'>;
   readonly #refusedRecords: Counter<'adapter' | 'source_type' | 'reason'>;
@@ -60,15 +68,18 @@ export class CloudMetrics {
     this.adapter = adapter;
     this.#requests = m.requests();
     this.#records = m.records();
+    this.#rows = m.rows();
     this.#bytes = m.bytes();
     this.#refused = m.refused();
     this.#refusedRecords = m.refusedRecords();
   }
 
-  accepted(sourceType: CloudSourceType, records: number, bytes: number): void {
+  accepted(sourceType: CloudSourceType, records: number, rows: number, bytes: number): void {
     const labels = { adapter: this.adapter, source_type: sourceType };
     this.totals.accepted_requests++;
     this.totals.received_records += records;
+    this.totals.received_rows += rows;
+    this.#rows.inc(labels, rows);
     this.totals.received_bytes += bytes;
     this.#requests.inc(labels);
     this.#records.inc(labels, records);

@@ -39,13 +39,31 @@ export const cloudHttpOptionsSchema = Section(
       minimum: 1,
       maximum: 10_000_000,
       default: 100_000,
-      description: 'Most records in one request; more answers 413.',
+      description:
+        'Most rows one request may become: its records, each element of a record that is itself a batch ' +
+        '(nested Records) and of a Pub/Sub message counted; more answers 413, found by a streaming scan ' +
+        'before the body is parsed.',
+    }),
+    max_json_depth: Type.Integer({
+      minimum: 4,
+      maximum: 1000,
+      default: 64,
+      description: 'A body nesting arrays and objects deeper than this answers 400 (found by the scan).',
+    }),
+    max_concurrent_requests: Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      default: 4,
+      description:
+        'Ingest requests read and decoded at once; more answer 503 with Retry-After. Bounds the memory of ' +
+        'bodies in flight (each up to max_body_bytes + max_decoded_bytes).',
     }),
     retry_after_seconds: Type.Integer({
       minimum: 1,
       maximum: 3600,
       default: 5,
-      description: 'Retry-After of a 503 (buffer full or paused, adapter stopped).',
+      description:
+        'Retry-After of a 503 (buffer full or paused, adapter stopped, too many requests at once).',
     }),
   },
   {

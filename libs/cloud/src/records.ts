@@ -1,45 +1,16 @@
-import { arrayElements, memberValue, skipValue, skipWhitespace } from './json-split.js';
+import { CloudRequestError } from './errors.js';
+import { BatchScanner, type ScannedRecord } from './json-scan.js';
 import type { CloudSourceType } from './options.js';
+import { LoopTurns, SLICE_BYTES } from './turns.js';
 
-/** Why a body is refused (bounded: a metric label). */
-export type CloudRefusal =
-  | 'unknown_source_type'
-  | 'unsupported_media_type'
-  | 'unsupported_encoding'
-  | 'empty_body'
-  | 'body_too_large'
-  | 'decoded_too_large'
-  | 'bad_gzip'
-  | 'invalid_utf8'
-  | 'invalid_json'
-  | 'not_a_batch'
-  | 'record_not_object'
-  | 'record_too_large'
-  | 'too_many_records'
-  | 'stopped'
-  | 'paused'
-  | 'buffer_full'
-  | 'buffer_closed'
-  | 'buffer_rejected';
+export { type CloudRefusal, CloudRequestError } from './errors.js';
 
-/** A request problem with its HTTP status and the reason it is counted under. */
-export class CloudRequestError extends Error {
-  readonly statusCode: 400 | 413 | 415;
-  readonly reason: CloudRefusal;
-
-  constructor(statusCode: 400 | 413 | 415, reason: CloudRefusal, message: string) {
-    super(message);
-    this.name = 'CloudRequestError';
-    this.statusCode = statusCode;
-    this.reason = reason;
-  }
-}
-
-/** One record of a batch: its bytes in the body, and its parsed form (for the key). */
+/** One record of a batch: its bytes in the body, its parsed form (for the key), the rows it becomes. */
 export interface CloudRecord {
   start: number;
   end: number;
   doc: Record<string, unknown>;
+  rows: number;
 }
 
 /** The member of a source type's batch object that holds the records. */
@@ -53,69 +24,74 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/**
- * The records of a body that JSON.parse accepted as `doc`:
- * - a batch object (`{"Records": [...]}` CloudTrail log file, `{"records": [...]}` Azure diagnostic
- *   settings / Event Hub, `{"entries": [...]}` GCP entries.list or entries.write): each element;
- * - a JSON array (a GCP sink's export, several records): each element;
- * - any other object (one CloudTrail record, an Azure REST record, a GCP LogEntry, a Pub/Sub push
- *   envelope): itself, whole.
- * Each record must be a JSON object and at most `maxRecordBytes` long; at most `maxRecords` records.
- * Members of a batch object other than its batch array (GCP entries.write defaults such as logName,
- * resource, labels) are not carried over: the normalizers read each record on its own.
- */
-export function splitRecords(
+/** The scan of a whole body at once (tests, and bodies known to be small). */
+export function scanRecords(
   sourceType: CloudSourceType,
   body: Buffer,
-  doc: unknown,
-  limits: { maxRecordBytes: number; maxRecords: number },
-): CloudRecord[] {
-  const open = skipWhitespace(body, 0);
-  let ranges: Array<[number, number]>;
-  let list: unknown[];
-  const key = batchKeys[sourceType];
-  if (Array.isArray(doc)) {
-    list = doc;
-    ranges = list.length > limits.maxRecords ? [] : arrayElements(body, open);
-  } else if (isObject(doc)) {
-    const inner = doc[key];
-    if (Array.isArray(inner)) {
-      list = inner;
-      ranges = list.length > limits.maxRecords ? [] : arrayElements(body, memberValue(body, open, key));
-    } else {
-      list = [doc];
-      ranges = [[open, skipValue(body, open)]];
-    }
-  } else {
-    throw new CloudRequestError(
-      400,
-      'not_a_batch',
-      `the body must be a JSON object (a ${sourceType} record or a {"${key}": [...]} batch) or an array of records`,
-    );
+  limits: { maxRecordBytes: number; maxRecords: number; maxDepth?: number },
+): ScannedRecord[] {
+  const scanner = new BatchScanner(batchKeys[sourceType], { maxDepth: 64, ...limits });
+  scanner.write(body);
+  return scanner.end();
+}
+
+/**
+ * The rows a GCP Pub/Sub push envelope becomes: the normalizer reads its `message.data` (base64) as a
+ * LogEntry, an array of them or an `{"entries": [...]}` batch.
+ */
+function pubSubRows(doc: Record<string, unknown>): number {
+  const message = doc.message;
+  if (!isObject(message) || typeof message.data !== 'string' || 'logName' in doc) return 1;
+  let inner: unknown;
+  try {
+    inner = JSON.parse(Buffer.from(message.data, 'base64').toString('utf8'));
+  } catch {
+    return 1; // the normalizer sends it to the dead letters, as one
   }
-  if (list.length > limits.maxRecords) {
-    throw new CloudRequestError(
-      413,
-      'too_many_records',
-      `the batch holds ${list.length} records; at most ${limits.maxRecords} per request (split it)`,
-    );
-  }
-  if (ranges.length !== list.length) throw new Error('record scan disagrees with JSON.parse'); // a bug
-  const out: CloudRecord[] = new Array(list.length);
-  for (let i = 0; i < list.length; i++) {
-    const doc = list[i];
-    if (!isObject(doc)) {
-      throw new CloudRequestError(400, 'record_not_object', `record ${i} of the batch is not a JSON object`);
-    }
-    const [start, end] = ranges[i]!;
-    if (end - start > limits.maxRecordBytes) {
+  const list = Array.isArray(inner) ? inner : isObject(inner) ? inner.entries : undefined;
+  return Array.isArray(list) ? Math.max(1, list.length) : 1;
+}
+
+/**
+ * The records the scanner found, parsed one at a time (each at most max_record_bytes, the loop getting
+ * a turn every megabyte), with the rows each becomes; the total is checked again once Pub/Sub envelopes
+ * are opened.
+ */
+export async function parseRecords(
+  sourceType: CloudSourceType,
+  body: Buffer,
+  scanned: ScannedRecord[],
+  limits: { maxRecords: number },
+): Promise<CloudRecord[]> {
+  const out: CloudRecord[] = new Array(scanned.length);
+  const turns = new LoopTurns(SLICE_BYTES);
+  let rows = 0;
+  for (let i = 0; i < scanned.length; i++) {
+    const { start, end } = scanned[i]!;
+    const turn = turns.spend(end - start);
+    if (turn !== null) await turn;
+    let doc: Record<string, unknown>;
+    try {
+      doc = JSON.parse(body.toString('utf8', start, end)) as Record<string, unknown>;
+    } catch (err) {
+      // the scan checked the JSON already: only a scanner bug gets here, and the sender hears why
       throw new CloudRequestError(
-        413,
-        'record_too_large',
-        `record ${i} of the batch is ${end - start} bytes; at most ${limits.maxRecordBytes} per record`,
+        400,
+        'invalid_json',
+        `record ${i} of the batch is not valid JSON: ${(err as Error).message}`,
       );
     }
-    out[i] = { start, end, doc };
+    const recordRows =
+      sourceType === 'gcp_logging' ? Math.max(scanned[i]!.rows, pubSubRows(doc)) : scanned[i]!.rows;
+    rows += recordRows;
+    if (rows > limits.maxRecords) {
+      throw new CloudRequestError(
+        413,
+        'too_many_records',
+        `the batch holds more than ${limits.maxRecords} records (counting those of nested batches and Pub/Sub messages); at most ${limits.maxRecords} per request (cloud_http.max_records): split it`,
+      );
+    }
+    out[i] = { start, end, doc, rows: recordRows };
   }
   return out;
 }
