@@ -373,7 +373,8 @@ export abstract class StreamListener<
       this.log.warn(`close:${reason}`, { peer: conn.peer, reason }, `closing ${this.label} connection`);
     }
     const s = conn.socket;
-    if (this.closeGraceMs <= 0) {
+    // over the memory budget: the socket goes at once, so its unread bytes are not read for the grace
+    if (this.closeGraceMs <= 0 || reason === 'memory_budget') {
       s.destroy();
       return;
     }

@@ -73,7 +73,7 @@ const COMPRESSED_HEADER = 4;
 const COMPRESSED_BODY = 5;
 
 /** Inflated bytes read per turn of the event loop (their whole frames are delivered in that turn). */
-const INFLATE_CHUNK = 32 * 1024;
+const INFLATE_CHUNK = 16 * 1024;
 
 /**
  * Incremental decoder of one connection's byte stream. Plain frames are delivered synchronously from
