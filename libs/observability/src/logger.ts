@@ -57,8 +57,12 @@ export function createLogger(config: LoggerConfig, destination: 1 | 2 = 1): Logg
   return pino(options, pino.destination({ fd: destination, sync: false }));
 }
 
-/** A logger that writes nothing: for libraries used without a logger, and for quiet tests. */
-export const silentLogger: Logger = pino({ level: 'silent' });
+/**
+ * A logger that writes nothing: for libraries used without a logger, and for quiet tests. It has no
+ * destination of its own: pino's default one (stdout) would fsync stdout when the process exits, and
+ * every process that imports this module would wait for its whole output to reach the disk.
+ */
+export const silentLogger: Logger = pino({ level: 'silent' }, { write() {} });
 
 /**
  * Logs at most once per interval per key. Hot paths (parse errors, drops) call it for every occurrence;
