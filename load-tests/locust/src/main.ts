@@ -257,7 +257,7 @@ async function main(argv: readonly string[]): Promise<number> {
         2,
       )}\n`,
     );
-    log(`wrote ${o.outDir}/${o.scenarioName}.json and .html`);
+    log(`wrote ${o.outDir}/${o.scenarioName}.json${o.statsFile === null ? ' and .html' : ''}`);
     return pass ? 0 : 1;
   } finally {
     if (process.env.SIEM_LOAD_KEEP === undefined) rmSync(work, { recursive: true, force: true });
