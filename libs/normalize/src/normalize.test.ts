@@ -31,6 +31,21 @@ describe('dispatcher errors', () => {
     expect(normalizeError(() => normalizeAll(rawEvent('windows', '[1, 2]')))).toMatch(/element 0/);
   });
 
+  it('keeps an array the intake marked too_many_records as ONE row, the records in attrs', () => {
+    const record = { winlog: { event_id: 4625, channel: 'Security', computer_name: 'dc1' } };
+    const payload = JSON.stringify(Array.from({ length: 7400 }, () => record));
+    const raw = { ...rawEvent('windows', payload), parseError: 'too_many_records' };
+    const rows = normalizeAll(raw);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.attrs.record_count).toBe(7400);
+    expect((rows[0]!.attrs.records as unknown[]).length).toBe(7400);
+    expect(rows[0]!.attrs.parse_error).toBe('too_many_records');
+    expect(rows[0]!.raw).toBe(payload);
+    expect(rowProblems(rows[0]!)).toEqual([]);
+    // Without the intake's mark the same array is split into one row per record, as before.
+    expect(normalizeAll(rawEvent('windows', JSON.stringify([record, record])))).toHaveLength(2);
+  });
+
   it('never throws anything but SIEM_ERR_NORMALIZE, and every row it returns fits the table', () => {
     const types: SourceType[] = ['syslog', 'windows', 'cloudtrail', 'azure_activity', 'gcp_logging'];
     // JSON-ish shapes that reach deep into the normalizers, plus raw bytes

@@ -4,7 +4,7 @@ import { normalizeAzureRecord } from './cloud/azure-activity.js';
 import { normalizeCloudTrailRecord } from './cloud/cloudtrail.js';
 import { normalizeGcpEntry } from './cloud/gcp-logging.js';
 import { recordEventId } from './event-id.js';
-import { fail, isObject, type JsonObject, parseJson } from './fields.js';
+import { emptyEvent, fail, isObject, type JsonObject, parseJson } from './fields.js';
 import { normalizeSyslog } from './syslog/normalize-syslog.js';
 import { clampTimes, DEFAULT_TIME_BOUNDS, type TimeBoundsOptions } from './time-bounds.js';
 import { normalizeWindowsRecord } from './windows/normalize-windows.js';
@@ -67,14 +67,34 @@ function batch(
   const text = raw.payload.toString('utf8');
   const { parsed, text: payloadText } =
     raw.sourceType === 'gcp_logging' ? gcpPayload(text) : { parsed: parseJson(text, what), text };
-  const recs = records(payloadText, parsed, batchKey, what);
   const receivedAtMs = Date.parse(raw.receivedAt);
+  if (raw.parseError === TOO_MANY_RECORDS && Array.isArray(parsed)) {
+    return [oversizedArray(raw, parsed, recordEventId(raw.id, receivedAtMs, 0), payloadText)];
+  }
+  const recs = records(payloadText, parsed, batchKey, what);
   const out: NormalizedEvent[] = new Array(recs.length);
   for (let i = 0; i < recs.length; i++) {
     const [rec, recText] = recs[i]!;
     out[i] = fn(raw, rec, recordEventId(raw.id, receivedAtMs, i), recText);
   }
   return out;
+}
+
+/** The intake's mark for a JSON array longer than its configured maximum (see @siem/windows). */
+const TOO_MANY_RECORDS = 'too_many_records';
+
+/**
+ * A JSON array the intake refused to split (more elements than its maximum): ONE row, the array kept
+ * in `attrs.records` and its length in `attrs.record_count`, so one input line can never become an
+ * unbounded number of rows. The intake counted it when it marked the raw event.
+ */
+function oversizedArray(raw: RawEvent, list: unknown[], eventId: string, text: string): NormalizedEvent {
+  const ev = emptyEvent(raw, raw.sourceType, eventId, text);
+  ev.message = `${list.length} records in one input, over the intake's limit: kept as one event`;
+  ev.attrs.parse_error = TOO_MANY_RECORDS;
+  ev.attrs.record_count = list.length;
+  ev.attrs.records = list;
+  return ev;
 }
 
 function dispatch(raw: RawEvent): NormalizedEvent[] {
