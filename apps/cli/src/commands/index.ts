@@ -9,6 +9,7 @@ import { migrateCommand } from './migrate.js';
 import { parseCommand } from './parse.js';
 import { pokeCommand } from './poke.js';
 import { serveCommand } from './serve.js';
+import { sizingCommand } from './sizing.js';
 import { tailCommand } from './tail.js';
 import { tiersCommand } from './tiers.js';
 import { topCommand } from './top.js';
@@ -32,4 +33,5 @@ export const commands: readonly Command[] = [
   consumeCommand,
   tailCommand,
   topCommand,
+  sizingCommand,
 ];
