@@ -17,7 +17,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { nodeArgsFor } from '@siem/core';
 import { startRoleProcess } from '@siem/local-stack';
 import { type BenchRow, writeBenchReport } from '@siem/observability';
-import { ephemeralAllRoleEnv } from '../apps/cli/src/test-support.js';
+
+/** An all role with every listener on an ephemeral loopback port (never the defaults a developer may use). */
+function ephemeralAllRoleEnv(dataDir: string): Record<string, string> {
+  const env: Record<string, string> = { SIEM_DATA_DIR: dataDir, SIEM_API__PORT: '0' };
+  for (const adapter of ['SYSLOG_UDP', 'SYSLOG_TCP', 'WINDOWS_EVENTS']) {
+    env[`SIEM_ADAPTERS__${adapter}__HOST`] = '127.0.0.1';
+    env[`SIEM_ADAPTERS__${adapter}__PORT`] = '0';
+  }
+  return env;
+}
 
 const runs = Number(process.argv[2] ?? 3);
 const cliMain = new URL('../apps/cli/src/main.ts', import.meta.url);

@@ -11,14 +11,24 @@
  *
  *   npm run bench -- api/page-limits
  */
+
+import { checkAgainst } from '@siem/config';
 import { createScratchDatabase, stackUrls } from '@siem/local-stack';
 import { type BenchRow, silentLogger, writeBenchReport } from '@siem/observability';
 import { createPool, migrate } from '@siem/storage';
 import { generateApiKey, hashApiKey } from '../src/auth.js';
 import { EventQueries, type PageRequest } from '../src/events-sql.js';
 import { parseFilter } from '../src/filters.js';
+import { type ApiOptions, apiOptionsSchema } from '../src/options.js';
 import { createApiServer } from '../src/server.js';
-import { apiOptions } from '../src/testing/helpers.js';
+
+/** API options with the schema's defaults under `overrides` (src/testing stays out of the build). */
+function apiOptions(overrides: Record<string, unknown>): ApiOptions {
+  const o = structuredClone(overrides);
+  const problems = checkAgainst(apiOptionsSchema, o);
+  if (problems.length > 0) throw new Error(`bad bench options: ${JSON.stringify(problems)}`);
+  return o as unknown as ApiOptions;
+}
 
 const ROWS = Number(process.env.SIEM_BENCH_ROWS ?? 300_000);
 const BULK_ROWS = 3000;

@@ -20,7 +20,7 @@ import { type BenchRow, silentLogger, writeBenchReport } from '@siem/observabili
 import { pendingBytesBudget } from '@siem/syslog';
 import { windowsEventsAdapter } from '@siem/windows';
 // the Lumberjack writer the Windows tests use (written from the protocol document, not from our decoder)
-import { compressedFrame, jsonFrame, windowFrame } from '../../windows/src/test-support/lumberjack-client.js';
+import { compressedFrame, jsonFrame, windowFrame } from '@siem/windows/testing';
 import { CloudHttpIntake } from '../src/index.js';
 import { post } from '../src/test-support/http.js';
 

@@ -13,7 +13,7 @@ export function parseCommandArgs<const O extends Options>(
   argv: string[],
   options: O,
   allowPositionals = false,
-) {
+): ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: boolean; strict: true }>> {
   try {
     return parseArgs({ args: argv, options, allowPositionals, strict: true });
   } catch (err) {
