@@ -20,7 +20,6 @@ import {
   waitUntil,
 } from '@siem/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commands } from './commands/index.js';
 
 const cliMain = new URL('./main.ts', import.meta.url);
 const COUNT = 20_000;
@@ -147,8 +146,7 @@ describe('first hour: siem serve --role all, siem emit-sample over every intake,
     expect(s.acknowledged).toBe(COUNT);
   }, 400_000);
 
-  it('siem poke passes against the running process (when the command exists)', async (ctx) => {
-    if (!commands.some((c) => c.name === 'poke')) ctx.skip();
+  it('siem poke passes against the running process', async () => {
     const run = await siem(['poke', '--api', `http://127.0.0.1:${ports.api}`], {
       SIEM_DATA_DIR: dataDir,
       SIEM_API__PORT: String(ports.api),

@@ -25,7 +25,6 @@ function yamlString(s: string): string {
 
 export const apiKeyCommand: Command = {
   name: 'api-key',
-  summary: 'create an API key: print the token once and the hashed entry for the configuration',
   usage: USAGE,
   async run(argv) {
     let values: { id?: string; scopes?: string; tenant?: string; json?: boolean };

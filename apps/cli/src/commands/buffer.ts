@@ -58,7 +58,6 @@ export function formatInspection(r: BufferInspection): string {
 
 export const bufferCommand: Command = {
   name: 'buffer',
-  summary: 'inspect or purge the buffer spill directory',
   usage: USAGE,
   async run(argv) {
     const [action, ...rest] = argv;

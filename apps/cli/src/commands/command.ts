@@ -1,7 +1,6 @@
 /** One `siem` subcommand. `run` gets the arguments after the subcommand name and returns the exit code. */
 export interface Command {
   name: string;
-  summary: string;
   usage: string;
   run(argv: string[]): Promise<number>;
 }

@@ -14,7 +14,6 @@ export function renderExampleConfig(): string {
 
 export const configExampleCommand: Command = {
   name: 'config-example',
-  summary: 'print an example configuration documenting every key',
   usage: 'siem config-example > deploy/config/siem.example.yaml',
   async run() {
     process.stdout.write(renderExampleConfig());

@@ -7,7 +7,6 @@ import { decodeRecord, topicName } from './consume-decode.js';
 
 export const consumeCommand: Command = {
   name: 'consume',
-  summary: 'read a Kafka topic and print its records decoded, one JSON line each',
   usage: [
     'siem consume [--topic raw|normalized|dlq|severity.<level>|NAME] [--from-beginning] [--group G]',
     '             [--max N] [--brokers HOST:PORT,…] [--config FILE]',

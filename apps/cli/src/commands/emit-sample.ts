@@ -152,7 +152,6 @@ export function summaryText(s: EmitSummary): string {
 
 export const emitSampleCommand: Command = {
   name: 'emit-sample',
-  summary: 'generate realistic security events and send them over syslog, Lumberjack or the cloud intake',
   usage: USAGE,
   run: (argv) =>
     runCommand('emit-sample', async () => {

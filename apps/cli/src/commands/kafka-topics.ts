@@ -5,7 +5,6 @@ import type { Command } from './command.js';
 
 export const kafkaTopicsCommand: Command = {
   name: 'kafka-topics',
-  summary: 'list, create, or print as Strimzi KafkaTopic resources the topics of the configuration',
   usage:
     'siem kafka-topics [--config FILE] [--create | --strimzi [--cluster NAME] [--replicas N] [--namespace NS]]',
   async run(argv) {

@@ -6,7 +6,6 @@ import type { Command } from './command.js';
 
 export const migrateCommand: Command = {
   name: 'migrate',
-  summary: 'apply the database migrations (idempotent; safe to run from several processes)',
   usage: 'siem migrate [--config FILE] [--database-url URL] [--json]',
   async run(argv) {
     const { values } = parseArgs({

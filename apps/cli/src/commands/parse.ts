@@ -29,7 +29,6 @@ async function writeOut(chunks: Buffer[]): Promise<boolean> {
 
 export const parseCommand: Command = {
   name: 'parse',
-  summary: 'parse syslog messages from stdin (one per line) into JSON lines',
   usage: [
     'siem parse [--format auto|rfc3164|rfc5424] [--timezone Area/City] [--received-at ISO-8601]',
     '           [--max-line-bytes N]',

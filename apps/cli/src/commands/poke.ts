@@ -6,7 +6,6 @@ import { formatChecks, runChecks } from './poke-checks.js';
 
 export const pokeCommand: Command = {
   name: 'poke',
-  summary: 'check every component of a running gateway: API, adapters, buffer, Kafka, database, tier job',
   usage: [
     'siem poke [--api URL] [--config FILE] [--api-key KEY] [--kafka] [--timeout 5s] [--json]',
     '',

@@ -13,7 +13,6 @@ import type { Command } from './command.js';
 
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'run the gateway, the normalizer, or both in one process (all)',
   usage: [
     'siem serve --role gateway|normalizer|all [--config FILE] [--log-format auto|json|pretty]',
     '',

@@ -116,7 +116,6 @@ export function loadMeasured(dir: string): Measured {
 
 export const sizingCommand: Command = {
   name: 'sizing',
-  summary: 'pods, brokers, shards and disk for an event rate, from the measured figures',
   usage,
   run: (argv) =>
     runCommand('sizing', async () => {

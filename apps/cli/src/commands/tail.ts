@@ -72,7 +72,6 @@ export function tailLines(message: unknown, json: boolean): string[] {
 
 export const tailCommand: Command = {
   name: 'tail',
-  summary: 'follow stored events live over the WebSocket tail, with the events API filters',
   usage: [
     'siem tail [filters…] [--api URL] [--config FILE] [--api-key KEY] [--json] [--max N]',
     '',

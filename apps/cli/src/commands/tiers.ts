@@ -59,7 +59,6 @@ export function formatTierStatus(s: TierStatus): string {
 
 export const tiersCommand: Command = {
   name: 'tiers',
-  summary: 'run the storage tier job now, show each tier, or re-import an archive file',
   usage: [
     'siem tiers run [--config FILE] [--database-url URL] [--json]',
     'siem tiers status [--config FILE] [--database-url URL] [--json]',

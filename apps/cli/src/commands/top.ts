@@ -43,7 +43,6 @@ async function frameInput(
 
 export const topCommand: Command = {
   name: 'top',
-  summary: 'a terminal dashboard of a running gateway: events/s per adapter and stage, buffer, drops',
   usage: [
     'siem top [--api URL] [--config FILE] [--api-key KEY] [--interval 1s] [--once]',
     '',

@@ -4,7 +4,6 @@ import type { Command } from './command.js';
 
 export const validateCommand: Command = {
   name: 'validate',
-  summary: 'check a configuration file (with SIEM_* overrides) without starting anything',
   usage: 'siem validate [FILE]   (default: $SIEM_CONFIG, else the built-in defaults)',
   async run(argv) {
     const file = argv[0] ?? null;
