@@ -13,7 +13,6 @@ export { type LeefRecord, parseLeef } from './leef.js';
 export { Listener, listenUrl, normalizePeer, reusePortSupported } from './listener.js';
 export { type ListenerCounters, type ListenerMetricFamily, ListenerMetrics } from './metrics.js';
 export * from './options.js';
-export { PendingBytesBudget, pendingBytesBudget } from './pending-bytes.js';
 export {
   type ParsedHeader,
   type ParsedSyslog,
@@ -24,6 +23,7 @@ export {
   parseSyslogHeader,
   type SyslogFormat,
 } from './parser.js';
+export { PendingBytesBudget, pendingBytesBudget } from './pending-bytes.js';
 export { type CloseReason, SyslogStreamSource } from './stream.js';
 export {
   type StreamCloseReason,
