@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { isValidTimeZone, type SyslogFormat, SyslogJsonLines } from '@siem/syslog';
+import { isValidTimeZone, type SyslogFormat, SyslogJsonLines } from '@siem/syslog/json-lines';
 import type { Command } from './command.js';
 import { LineSplitter, stdinChunks } from './stdin-lines.js';
 

@@ -1,5 +1,5 @@
 import { readSync } from 'node:fs';
-import { utf8Boundary } from '@siem/syslog';
+import { utf8Boundary } from '@siem/syslog/json-lines';
 
 const LF = 0x0a;
 const CR = 0x0d;
