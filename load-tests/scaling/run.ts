@@ -371,6 +371,10 @@ async function normalizerRun(processes: number, rawTopic: string, others: Others
 
 // --- report ------------------------------------------------------------------------------------------
 
+/** CPU seconds the machine spent on anything but the role processes, loggen, the broker and PostgreSQL. */
+const otherWork = (r: CaseRun) =>
+  Math.max(0, r.cpu.machine - r.cpu.measured - r.cpu.loadGenerator - r.cpu.broker - r.cpu.database);
+
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
 function rowOf(r: CaseRun, one: CaseRun | undefined) {
@@ -389,6 +393,7 @@ function rowOf(r: CaseRun, one: CaseRun | undefined) {
     broker_cpu_s_per_million: perM(r.cpu.broker),
     database_cpu_s_per_million: r.case === 'normalizer' ? perM(r.cpu.database) : null,
     machine_cores_busy: Math.round((r.cpu.machine / Math.max(r.seconds, 1e-9)) * 100) / 100,
+    other_work_cores: Math.round((otherWork(r) / Math.max(r.seconds, 1e-9)) * 100) / 100,
     scaling_efficiency: efficiency === null ? null : Math.round(efficiency * 100) / 100,
     below_0_9_because: efficiency === null ? null : shortfallReason(r, CORES, efficiency),
   };
@@ -446,7 +451,13 @@ for (const r of runs.filter((x) => x.processes === 1 && x.cpu.measured > 0)) {
     note: 'events per CPU second of the role process, all its threads',
   });
 }
-const shared = process.env.SIEM_BENCH_SHARED;
+function sharedNote(): string {
+  const most = Math.max(0, ...rows.map((r) => r.other_work_cores));
+  const told = process.env.SIEM_BENCH_SHARED ?? '';
+  const measured = `other work on the machine (CPU time of everything but the role processes, loggen, the broker and PostgreSQL) took up to ${most.toFixed(2)} of the ${CORES} cores during a run (other_work_cores)`;
+  if (most < 0.1 && told === '') return `the machine was otherwise quiet: ${measured}`;
+  return `the machine was shared${told === '' ? '' : ` (${told})`}: ${measured}; absolute figures are lower than on a quiet machine, compare rows within this run`;
+}
 const file = writeBenchReport({
   name: 'scaling',
   description:
@@ -465,9 +476,7 @@ const file = writeBenchReport({
     'scaling_efficiency = events_per_s of 2 processes / (2 × events_per_s of 1 process); below_0_9_because reads the CPU figures of the 2-process run',
     'gateways run as their container image runs them, with jemalloc preloaded',
     `load average at start: ${loadAtStart}; at the end: ${loadAvg()}; commit at start ${commitAtStart}`,
-    shared !== undefined && shared !== ''
-      ? `the machine was shared with other work during the run: ${shared}`
-      : 'no other benchmark was run on the machine during the run (other processes may still have used it: see the load average)',
+    sharedNote(),
   ],
 });
 // the per-stage table, from the other committed results: in the JSON and as a second table in the md
