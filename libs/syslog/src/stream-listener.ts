@@ -309,7 +309,9 @@ export abstract class StreamListener<
       socket.setTimeout(o.idle_timeout_ms);
       socket.on('timeout', () => this.close(conn, 'idle_timeout'));
     }
-    socket.on('data', (chunk: Buffer) => this.#read(conn, chunk));
+    // made once per connection: the budget keeps it to close this connection when it must
+    const overBudget = () => this.close(conn, 'memory_budget');
+    socket.on('data', (chunk: Buffer) => this.#read(conn, chunk, overBudget));
     socket.on('end', () => {
       this.ended(conn);
       conn.closeReason ??= 'normal';
@@ -329,11 +331,9 @@ export abstract class StreamListener<
   }
 
   /** One chunk of a connection: passed on, then the socket rests until the end of this turn. */
-  #read(conn: C, chunk: Buffer): void {
+  #read(conn: C, chunk: Buffer, overBudget: () => void): void {
     this.onData(conn, chunk);
-    if (conn.closeReason === null) {
-      pendingBytesBudget.set(conn, this.pendingBytes(conn), () => this.close(conn, 'memory_budget'));
-    }
+    if (conn.closeReason === null) pendingBytesBudget.set(conn, this.pendingBytes(conn), overBudget);
     const socket = conn.socket;
     // paused already: the intake asked for a pause (every socket waits for its resume), or closed
     if (socket.destroyed || socket.isPaused()) return;

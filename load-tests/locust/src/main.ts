@@ -6,10 +6,9 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { stackPaths } from '@siem/local-stack';
+import { freePort, stackPaths } from '@siem/local-stack';
 import { type LoadOptions, parseLoadArgs, UsageError, usage } from './args.js';
 import { histogramUrl, markerNames, storedCount, waitForStored } from './far-side.js';
 import { makePayloadFile, type PayloadFile } from './payloads.js';
@@ -27,17 +26,6 @@ const MARKERS = 16;
 const REPORT_GRACE_SECONDS = 20;
 
 const log = (line: string) => process.stderr.write(`load: ${line}\n`);
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-  });
-}
 
 function exited(child: ChildProcess, timeoutMs: number): Promise<number | null> {
   return new Promise((ok) => {
