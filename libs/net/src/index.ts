@@ -1,0 +1,2 @@
+/** What every network adapter shares: listener lifecycle, stream framing, TLS material, limits, metrics, ACKs. */
+export {};
