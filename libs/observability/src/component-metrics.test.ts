@@ -1,6 +1,11 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { COMPONENT_METRIC_NAMES, ComponentMetrics, type ComponentRef } from './component-metrics.js';
+import {
+  beforeComponentCollect,
+  COMPONENT_METRIC_NAMES,
+  ComponentMetrics,
+  type ComponentRef,
+} from './component-metrics.js';
 import { metricsRegistry } from './metrics.js';
 
 const ref: ComponentRef = { id: 'fw_tcp', kind: 'source', type: 'syslog_tcp' };
@@ -68,5 +73,23 @@ describe('ComponentMetrics', () => {
     const m = new ComponentMetrics({ ...ref }, new Registry());
     expect(Object.isFrozen(m.ref)).toBe(true);
     expect(m.ref).toEqual(ref);
+  });
+});
+
+describe('beforeComponentCollect', () => {
+  it('runs before the series are read, on its registry only, until removed', async () => {
+    const registry = new Registry();
+    const m = new ComponentMetrics(ref, registry);
+    let pending = 4;
+    const remove = beforeComponentCollect(() => {
+      m.sent(pending);
+      pending = 0;
+    }, registry);
+    await new Registry().metrics();
+    expect(pending).toBe(4);
+    expect(await values(registry, COMPONENT_METRIC_NAMES.sentEvents)).toEqual([{ labels, value: 4 }]);
+    remove();
+    pending = 2;
+    expect(await values(registry, COMPONENT_METRIC_NAMES.sentEvents)).toEqual([{ labels, value: 4 }]);
   });
 });

@@ -34,13 +34,36 @@ export const COMPONENT_METRIC_NAMES = {
   errors: 'siem_component_errors_total',
 } as const;
 
+const collectHooks = new WeakMap<Registry, Set<() => void>>();
+
+/**
+ * For a component that counts in plain numbers on its hot path (the buffer) and pushes them into its
+ * `ComponentMetrics` only when the series are read: `hook` runs before any vocabulary series of
+ * `registry` is collected, so a scrape or a stats sample never sees them one read late. It runs once
+ * per series read, so it must push deltas (idempotent). Returns the function that removes it.
+ */
+export function beforeComponentCollect(hook: () => void, registry: Registry = metricsRegistry): () => void {
+  let hooks = collectHooks.get(registry);
+  if (hooks === undefined) {
+    hooks = new Set();
+    collectHooks.set(registry, hooks);
+  }
+  hooks.add(hook);
+  return () => hooks.delete(hook);
+}
+
 function vocabulary(registry: Registry) {
+  const collect = (): void => {
+    const hooks = collectHooks.get(registry);
+    if (hooks !== undefined) for (const hook of hooks) hook();
+  };
   return {
     receivedEvents: counter<ComponentLabel>(
       {
         name: COMPONENT_METRIC_NAMES.receivedEvents,
         help: 'Events a component took in (a source: from the network; a buffer or sink: from the stage before).',
         labelNames: COMPONENT_LABELS,
+        collect,
       },
       registry,
     ),
@@ -49,6 +72,7 @@ function vocabulary(registry: Registry) {
         name: COMPONENT_METRIC_NAMES.receivedBytes,
         help: 'Bytes of the events a component took in, as they arrived.',
         labelNames: COMPONENT_LABELS,
+        collect,
       },
       registry,
     ),
@@ -57,6 +81,7 @@ function vocabulary(registry: Registry) {
         name: COMPONENT_METRIC_NAMES.sentEvents,
         help: 'Events a component handed on and the next stage accepted (for a sink: acknowledged by the service).',
         labelNames: COMPONENT_LABELS,
+        collect,
       },
       registry,
     ),
@@ -65,6 +90,7 @@ function vocabulary(registry: Registry) {
         name: COMPONENT_METRIC_NAMES.discardedEvents,
         help: 'Events a component dropped, by reason; intentional="true" for a policy drop (rate limit, drop_newest), "false" for a failure.',
         labelNames: [...COMPONENT_LABELS, 'reason', 'intentional'],
+        collect,
       },
       registry,
     ),
@@ -73,6 +99,7 @@ function vocabulary(registry: Registry) {
         name: COMPONENT_METRIC_NAMES.errors,
         help: 'Errors a component met, by error_code (a SIEM_ERR_ code or a short reason) and stage (receiving, processing, sending).',
         labelNames: [...COMPONENT_LABELS, 'error_code', 'stage'],
+        collect,
       },
       registry,
     ),
