@@ -440,9 +440,10 @@ describe('metrics', () => {
     b.offer(makeRecords('g', 8, 5)); // over the high watermark: disk
     b.ack((await b.next(3))!);
     const text = await metricsRegistry.metrics();
-    expect(text).toMatch(/siem_buffer_accepted_events_total\{buffer="metrics-test",tier="memory"\} 8/);
-    expect(text).toMatch(/siem_buffer_accepted_events_total\{buffer="metrics-test",tier="disk"\} 5/);
-    expect(text).toMatch(/siem_buffer_acked_events_total\{buffer="metrics-test"\} 3/);
+    const component = 'component_id="metrics-test",component_kind="buffer",component_type="memory_disk"';
+    expect(text).toContain(`siem_component_received_events_total{${component}} 13`);
+    expect(text).toMatch(/siem_buffer_spilled_events_total\{buffer="metrics-test",reason="overflow"\} 5/);
+    expect(text).toContain(`siem_component_sent_events_total{${component}} 3`);
     expect(text).toMatch(/siem_buffer_memory_events\{buffer="metrics-test"\} 5/);
     expect(text).toMatch(/siem_buffer_spilling\{buffer="metrics-test"\} 1/);
   });

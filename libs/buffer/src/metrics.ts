@@ -1,8 +1,14 @@
-import { counter, gauge } from '@siem/observability';
+import { beforeComponentCollect, ComponentMetrics, counter, gauge } from '@siem/observability';
 
 /**
  * What one buffer counts. The buffer updates these plain numbers on its hot path; the Prometheus
  * metrics read them when scraped (collect callbacks), so offering a batch costs no metric call.
+ *
+ * The counts every component has go to the shared vocabulary (`siem_component_*`, component_kind
+ * `buffer`, type `memory_disk`, id = the buffer's name): received = accepted (memory or disk), sent =
+ * acknowledged by the sink, discarded = rejected offers (`full` is the `drop_newest` policy, so
+ * intentional; `closed` is not) and events known lost (never intentional), errors = failed disk
+ * operations (`disk_<op>`, stage processing). The rest are the buffer's own `siem_buffer_*`.
  */
 export class BufferCounters {
   readonly name: string;
@@ -109,26 +115,48 @@ function gaugeOf(name: string, help: string, value: (b: BufferCounters) => numbe
 const byKey = (label: string, map: Record<string, number>): Array<[Record<string, string>, number]> =>
   Object.entries(map).map(([k, v]) => [{ [label]: k }, v]);
 
-let registered = false;
+/** Reasons a buffer rejects an offer by policy (`drop_newest` with memory and disk full). */
+const INTENTIONAL_DROPS = new Set(['full']);
 
+/** Each buffer's vocabulary series and the totals already pushed into them. */
+const components = new WeakMap<BufferCounters, { metrics: ComponentMetrics; pushed: Map<string, number> }>();
+
+function syncComponents(): void {
+  for (const b of live) {
+    let c = components.get(b);
+    if (c === undefined) {
+      c = {
+        metrics: new ComponentMetrics({ id: b.name, kind: 'buffer', type: 'memory_disk' }),
+        pushed: new Map(),
+      };
+      components.set(b, c);
+    }
+    const { metrics, pushed } = c;
+    const delta = (key: string, total: number): number => {
+      const d = total - (pushed.get(key) ?? 0);
+      if (d > 0) pushed.set(key, total);
+      return d;
+    };
+    metrics.received(
+      delta('received', b.acceptedEvents.memory + b.acceptedEvents.disk),
+      delta('received_bytes', b.acceptedBytes.memory + b.acceptedBytes.disk),
+    );
+    metrics.sent(delta('sent', b.ackedEvents));
+    for (const [reason, n] of Object.entries(b.dropped)) {
+      metrics.discarded(reason, INTENTIONAL_DROPS.has(reason), delta(`dropped|${reason}`, n));
+    }
+    for (const [reason, n] of Object.entries(b.lostEvents)) {
+      metrics.discarded(reason, false, delta(`lost|${reason}`, n));
+    }
+    for (const [op, n] of Object.entries(b.diskErrors)) {
+      metrics.error(`disk_${op}`, 'processing', delta(`disk|${op}`, n));
+    }
+  }
+}
+
+// Declared when the module loads, so /metrics and docs/metrics.md list them before a buffer opens.
 function registerMetrics(): void {
-  if (registered) return;
-  registered = true;
-  counterOf('siem_buffer_accepted_events_total', 'Events taken by the buffer, by tier.', ['tier'], (b) =>
-    byKey('tier', b.acceptedEvents),
-  );
-  counterOf(
-    'siem_buffer_accepted_bytes_total',
-    'Bytes (key + value) taken by the buffer, by tier.',
-    ['tier'],
-    (b) => byKey('tier', b.acceptedBytes),
-  );
-  counterOf(
-    'siem_buffer_dropped_events_total',
-    'Events rejected by the buffer, by reason (full: memory and disk cap full under drop_newest, or an\nadapter that ignored a pause; closed).',
-    ['reason'],
-    (b) => byKey('reason', b.dropped),
-  );
+  beforeComponentCollect(syncComponents);
   counterOf(
     'siem_buffer_pauses_total',
     'Offers answered with pause (adapters told to stop reading).',
@@ -137,7 +165,7 @@ function registerMetrics(): void {
   );
   counterOf(
     'siem_buffer_spilled_events_total',
-    'Events written to disk, by reason (overflow above the high watermark, shutdown).',
+    'Events written to disk, by reason (overflow: accepted straight to disk above the high watermark; shutdown).',
     ['reason'],
     (b) => byKey('reason', b.spilledEvents),
   );
@@ -156,9 +184,6 @@ function registerMetrics(): void {
   counterOf('siem_buffer_replayed_bytes_total', 'Original bytes read back from disk.', [], (b) => [
     [{}, b.replayedBytes],
   ]);
-  counterOf('siem_buffer_acked_events_total', 'Events acknowledged by the sink.', [], (b) => [
-    [{}, b.ackedEvents],
-  ]);
   counterOf('siem_buffer_nacked_events_total', 'Events handed back by the sink (re-queued).', [], (b) => [
     [{}, b.nackedEvents],
   ]);
@@ -176,15 +201,6 @@ function registerMetrics(): void {
   );
   counterOf('siem_buffer_corrupt_bytes_total', 'Bytes of damaged disk data, by reason.', ['reason'], (b) =>
     byKey('reason', b.corruptBytes),
-  );
-  counterOf(
-    'siem_buffer_lost_events_total',
-    'Events known lost (in a frame that read back corrupt), by reason.',
-    ['reason'],
-    (b) => byKey('reason', b.lostEvents),
-  );
-  counterOf('siem_buffer_disk_errors_total', 'Disk operations that failed, by operation.', ['op'], (b) =>
-    byKey('op', b.diskErrors),
   );
   counterOf(
     'siem_buffer_segments_deleted_total',
@@ -234,13 +250,14 @@ function registerMetrics(): void {
   );
 }
 
+registerMetrics();
+
 /**
  * Makes a buffer's counters visible to the metrics registry. A buffer stays listed after its close (its
  * last counts still get scraped) until another buffer of the same name replaces it, as a restart in the
  * same process does; Prometheus counters only ever grow, since each buffer pushes its own increments.
  */
 export function trackCounters(c: BufferCounters): void {
-  registerMetrics();
   for (const other of live) if (other.name === c.name && other !== c) live.delete(other);
   live.add(c);
 }
