@@ -49,9 +49,9 @@ type LeaseState = 'in_flight' | 'acked' | 'nacked';
 /**
  * Moves batches from the buffer to a sink. A lease is acked only when the sink resolved (delivered),
  * and nacked — handed back to the buffer, ahead of newer data — when it failed with a retriable error;
- * the pump then backs off before taking more. A failure that retrying cannot fix is logged, counted
- * and acked: the sink already dead-lettered what it could not take, and keeping the lease would stop
- * the pipeline forever.
+ * the pump then backs off before it hands the sink another lease. A failure that retrying cannot fix
+ * is logged, counted and acked: the sink already dead-lettered what it could not take, and keeping the
+ * lease would stop the pipeline forever.
  *
  * Ordering: records reach the sink in buffer order while deliveries succeed. When a delivery fails,
  * that lease is re-sent after the (at most `maxInFlight - 1`) leases already in flight, so per-host
@@ -66,6 +66,7 @@ export class Pump {
   readonly #abort = new AbortController();
   #slotWaiters: Array<() => void> = [];
   #backoff = 0;
+  #handedBackUndelivered = 0;
   #loop: Promise<void> | null = null;
 
   constructor(source: LeaseSource, sink: Sink<readonly BufferRecord[]>, options: PumpOptions) {
@@ -88,7 +89,6 @@ export class Pump {
   async #run(): Promise<void> {
     const signal = this.#abort.signal;
     while (!signal.aborted) {
-      if (this.#backoff > 0) await sleep(this.#backoff, undefined, { signal }).catch(() => undefined);
       while (this.#inFlight.size >= this.#options.maxInFlight && !signal.aborted) {
         await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
       }
@@ -101,6 +101,17 @@ export class Pump {
         throw err;
       }
       if (lease === null) break;
+      // Back off here, after next(), not before it: a delivery that fails while this loop waits for a
+      // slot or in next() has its lease nacked straight back to this call, which would re-send it at
+      // once. A lease taken at stop goes back to the buffer undelivered.
+      if (this.#backoff > 0) {
+        await sleep(this.#backoff, undefined, { signal }).catch(() => undefined);
+        if (signal.aborted) {
+          this.#source.nack(lease);
+          this.#handedBackUndelivered++;
+          break;
+        }
+      }
       this.#deliver(lease);
     }
   }
@@ -175,7 +186,7 @@ export class Pump {
       }),
     ]);
     clearTimeout(timer);
-    let handedBack = 0;
+    let handedBack = this.#handedBackUndelivered;
     for (const [lease, entry] of this.#inFlight) {
       if (entry.state !== 'in_flight') continue;
       entry.state = 'nacked';
