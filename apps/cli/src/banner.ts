@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from '@siem/observability';
-import { dataDir, type RootConfig } from '@siem/runtime';
+import { adapterInstances, dataDir, type RootConfig } from '@siem/runtime';
 import type { Role, RoleView } from './roles.js';
 
 /** One listener of the banner: what it speaks and where. */
@@ -90,15 +90,16 @@ function listenersOf(config: RootConfig, view: RoleView | undefined, api: string
       }));
   }
   const out: BannerListener[] = [];
-  for (const [name, section] of Object.entries(config.adapters) as Array<[string, AdapterSection]>) {
+  for (const { id, type, options } of adapterInstances(config.adapters)) {
+    const section = options as AdapterSection;
     if (!section.enabled) continue;
     const address =
-      name === 'cloud_http'
+      type === 'cloud_http'
         ? api === null
           ? '-'
           : `${api}/api/v1/ingest/{source_type}`
-        : `${SCHEMES[name] ?? 'tcp'}://${urlHost(section.host ?? '0.0.0.0')}:${section.port ?? 0}`;
-    out.push({ adapter: name, protocol: PROTOCOLS[name] ?? name, address, state: 'configured' });
+        : `${SCHEMES[type] ?? 'tcp'}://${urlHost(section.host ?? '0.0.0.0')}:${section.port ?? 0}`;
+    out.push({ adapter: id, protocol: PROTOCOLS[type] ?? type, address, state: 'configured' });
   }
   return out;
 }

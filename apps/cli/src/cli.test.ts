@@ -51,6 +51,18 @@ describe('siem CLI', () => {
     expect(bad.stderr).toContain('/log/level');
   });
 
+  it('validate says how it read each adapter: shorthand key or id with a type', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'siem-cli-')), 'ids.yaml');
+    writeFileSync(
+      file,
+      'adapters:\n  syslog_tcp: { enabled: false }\n  fw_tcp: { type: syslog_tcp, port: 1514, tenant: fw }\n',
+    );
+    const ok = siem(['validate', file]);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('  fw_tcp: syslog_tcp (type: syslog_tcp), enabled port 1514 tenant fw');
+    expect(ok.stdout).toContain('  syslog_tcp: syslog_tcp (key is its type), disabled port 5514');
+  });
+
   it('prints usage and rejects unknown commands and roles', () => {
     expect(siem(['--help']).stdout).toMatch(/serve .*validate/s);
     expect(siem(['frobnicate']).status).toBe(2);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkAgainst } from '@siem/config';
 import { helmBinary } from '@siem/local-stack';
-import { rootConfigSchema } from '@siem/runtime';
+import { adapterInstances, loadRootConfig, resolveAdapterEntries, rootConfigSchema } from '@siem/runtime';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 
@@ -54,6 +54,7 @@ describe('Helm chart', () => {
     for (const m of maps) {
       const config = parseAllDocuments(m.data!['siem.yaml']!)[0]!.toJSON();
       expect(checkAgainst(rootConfigSchema, config)).toEqual([]);
+      expect(resolveAdapterEntries(config.adapters)).toEqual([]);
     }
   });
 
@@ -75,6 +76,52 @@ describe('Helm chart', () => {
     ).toBe(5514);
     expect(container.readinessProbe).toMatchObject({ httpGet: { path: '/health/ready' } });
     expect(container.livenessProbe).toMatchObject({ httpGet: { path: '/health/live' } });
+  });
+
+  it('turns gateway.adapters into adapters by id: siem.yaml, container ports and Service ports', () => {
+    const docs = render(
+      'gateway.adapters.fw_asa.type=syslog_tcp',
+      'gateway.adapters.fw_asa.port=1514',
+      'gateway.adapters.fw_asa.tenant=network',
+      'gateway.adapters.dc.type=windows_events',
+      'gateway.adapters.dc.port=5516',
+      'gateway.adapters.dc.servicePort=5044',
+      'gateway.adapters.dc.tenant=corp',
+    );
+    const map = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'siem-siem-gateway-gateway')!;
+    const yaml = map.data!['siem.yaml']!;
+    const dir = mkdtempSync(join(tmpdir(), 'siem-helm-'));
+    writeFileSync(join(dir, 'siem.yaml'), yaml);
+    const config = loadRootConfig({ file: join(dir, 'siem.yaml'), env: {} });
+    const byId = Object.fromEntries(adapterInstances(config.adapters).map((a) => [a.id, a]));
+    expect(byId.fw_asa).toMatchObject({
+      type: 'syslog_tcp',
+      form: 'id',
+      options: { port: 1514, tenant: 'network' },
+    });
+    expect(byId.dc).toMatchObject({ type: 'windows_events', options: { port: 5516, tenant: 'corp' } });
+    expect(byId.dc!.options).not.toHaveProperty('servicePort');
+    expect(byId.syslog_udp).toMatchObject({ form: 'shorthand', options: { port: 5514 } });
+    const svc = docs.find((d) => d.kind === 'Service' && d.metadata.name === 'siem-siem-gateway-gateway')!;
+    const ports = (svc.spec!.ports as Array<{ port: number; targetPort: string; protocol: string }>).map(
+      (p) => `${p.port}/${p.protocol}->${p.targetPort}`,
+    );
+    expect(ports).toEqual(expect.arrayContaining(['1514/TCP->fw-asa', '5044/TCP->dc']));
+    const sts = docs.find((d) => d.kind === 'StatefulSet')!;
+    const container = (sts.spec!.template as { spec: { containers: Array<Record<string, unknown>> } }).spec
+      .containers[0]!;
+    expect(container.ports).toEqual(
+      expect.arrayContaining([
+        { name: 'fw-asa', containerPort: 1514, protocol: 'TCP' },
+        { name: 'dc', containerPort: 5516, protocol: 'TCP' },
+      ]),
+    );
+    expect(() =>
+      render(
+        'gateway.adapters.a_very_long_adapter_id.type=syslog_udp',
+        'gateway.adapters.a_very_long_adapter_id.port=1',
+      ),
+    ).toThrow(/at most 15 characters/);
   });
 
   it('switches to a DaemonSet and to KEDA lag scaling by values', () => {

@@ -58,3 +58,12 @@ readinessProbe:
   periodSeconds: 5
   failureThreshold: 2
 {{- end -}}
+
+{{/* The container/Service port name of an adapter id (IANA service names: <= 15 chars, no `_`). */}}
+{{- define "siem.adapterPortName" -}}
+{{- $name := replace "_" "-" . -}}
+{{- if gt (len $name) 15 -}}
+{{- fail (printf "gateway.adapters.%s: the id names a port, so it may have at most 15 characters" .) -}}
+{{- end -}}
+{{- $name -}}
+{{- end -}}

@@ -4,12 +4,14 @@ import { adapterViewSchema, errorResponses, errorSchema } from './schemas.js';
 
 /** An adapter as the control API shows it: its status and the options it runs with (secrets redacted). */
 export interface AdapterStatusView extends SourceStatus {
+  /** The adapter id (`name` holds the same). */
+  id: string;
   options: Readonly<Record<string, unknown>>;
 }
 
 /**
  * What the control API needs of the adapters of a process. The runtime's AdapterRegistry satisfies it;
- * the API does not import the runtime (the runtime depends on the API). Unknown names throw SiemError
+ * the API does not import the runtime (the runtime depends on the API). `name` is the adapter id; unknown ids throw SiemError
  * SIEM_ERR_ADAPTER_UNKNOWN (404); `reconfigure` validates against the adapter's own schema — the one the
  * configuration file uses — and throws SIEM_ERR_CONFIG_INVALID with `details` listing every problem,
  * leaving the running adapter untouched.
@@ -28,8 +30,8 @@ const nameParams = {
   properties: {
     name: {
       type: 'string',
-      pattern: '^[a-z0-9_]{1,64}$',
-      description: 'Registered adapter name (syslog_udp, …).',
+      pattern: '^[a-z0-9][a-z0-9_-]{0,63}$',
+      description: 'Adapter id: its key under `adapters` in the configuration (syslog_tcp, fw_tcp, …).',
     },
   },
   required: ['name'],
@@ -53,7 +55,7 @@ export function registerAdapterRoutes(app: FastifyInstance, adapters: AdapterCon
       config: { access: { scope: 'read', ...operational } },
       schema: {
         tags,
-        summary: 'List the adapters: name, type, state, listen address, counters.',
+        summary: 'List the adapters: id (name), type, state, listen address, counters.',
         response: {
           200: { type: 'object', properties: { data: { type: 'array', items: adapterViewSchema } } },
           ...errorResponses,
@@ -69,7 +71,7 @@ export function registerAdapterRoutes(app: FastifyInstance, adapters: AdapterCon
       config: { access: { scope: 'read', ...operational } },
       schema: {
         tags,
-        summary: 'One adapter.',
+        summary: 'One adapter, by id.',
         params: nameParams,
         response: { 200: adapterViewSchema, 404: errorSchema, ...errorResponses },
       },

@@ -58,8 +58,9 @@ export const eventSchema = {
 export const adapterViewSchema = {
   type: 'object',
   properties: {
-    name: { type: 'string' },
-    type: { type: 'string' },
+    id: { type: 'string', description: 'The adapter id (its key under `adapters` in the configuration).' },
+    name: { type: 'string', description: 'The same as id (kept for clients of the first API version).' },
+    type: { type: 'string', description: 'The adapter type (syslog_tcp, windows_events, …).' },
     state: { type: 'string', enum: ['stopped', 'starting', 'running', 'stopping', 'failed'] },
     listen: nullable('string', {
       description: 'udp://0.0.0.0:5514, tcp://[::]:5514, … ; null when not listening.',
@@ -72,7 +73,7 @@ export const adapterViewSchema = {
       description: 'The options it runs with; secrets shown as "***".',
     },
   },
-  required: ['name', 'type', 'state', 'listen', 'counters', 'options'],
+  required: ['id', 'name', 'type', 'state', 'listen', 'counters', 'options'],
 } as const;
 
 export const healthSchema = {

@@ -9,6 +9,8 @@ type Node = {
   anyOf?: Node[];
   enum?: unknown[];
   const?: unknown;
+  /** Accepted by the loader but left out of the example (an alternative spelling, not a setting). */
+  'x-example-hidden'?: boolean;
 };
 
 function typeLabel(s: Node): string {
@@ -25,6 +27,7 @@ function scalar(value: unknown): string {
 
 function walk(s: Node, indent: string, out: string[]): void {
   for (const [key, child] of Object.entries(s.properties ?? {})) {
+    if (child['x-example-hidden'] === true) continue;
     if (child.description) for (const line of child.description.split('\n')) out.push(`${indent}# ${line}`);
     if (child.properties && Object.keys(child.properties).length > 0) {
       out.push(`${indent}${key}:`);

@@ -1,3 +1,4 @@
+export * from './define-adapter.js';
 export * from './example.js';
 export * from './load.js';
 export * from './schema.js';

@@ -110,8 +110,14 @@ export function applyEnvOverrides(
 /**
  * Loads the configuration once: YAML file, then SIEM_* environment overrides, then validation against
  * the schema (defaults filled, unknown keys rejected, every problem listed in one error), then frozen.
+ * `refine` checks what one schema cannot (entries whose schema depends on a value in them) and may
+ * fill defaults in place; it runs only on a document that passed the schema.
  */
-export function loadConfig<T>(schema: TSchema, options: LoadOptions = {}): T {
+export function loadConfig<T>(
+  schema: TSchema,
+  options: LoadOptions = {},
+  refine?: (doc: Record<string, unknown>) => ConfigProblem[],
+): T {
   const env = options.env ?? process.env;
   const file = options.file ?? env.SIEM_CONFIG ?? null;
   const raw = file === null ? {} : readConfigFile(file);
@@ -123,6 +129,7 @@ export function loadConfig<T>(schema: TSchema, options: LoadOptions = {}): T {
   }
   const doc = structuredClone(raw) as Record<string, unknown>;
   const problems = [...applyEnvOverrides(schema, doc, env), ...checkAgainst(schema, doc)];
+  if (problems.length === 0 && refine !== undefined) problems.push(...refine(doc));
   if (problems.length > 0)
     throw invalidConfig(file === null ? 'configuration' : `configuration ${file}`, problems);
   return deepFreeze(doc as T);

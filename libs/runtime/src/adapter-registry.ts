@@ -10,14 +10,28 @@ import {
 import type { TSchema } from '@sinclair/typebox';
 
 interface Entry {
+  id: string;
   factory: AdapterFactory;
   options: Readonly<Record<string, unknown>>;
   source: Source | null;
 }
 
 export interface AdapterView extends SourceStatus {
+  /** The adapter id (`name` holds the same). */
+  id: string;
   /** The options the adapter runs with (or will start with). */
   options: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * A `type` in new options may repeat the adapter's type (options copied from the configuration file's
+ * id form); it is taken out, and a different type is refused: an id keeps its type.
+ */
+function typeProblems(type: string, candidate: unknown): { path: string; message: string }[] {
+  if (typeof candidate !== 'object' || candidate === null || !('type' in candidate)) return [];
+  const given = (candidate as { type?: unknown }).type;
+  delete (candidate as { type?: unknown }).type;
+  return given === type ? [] : [{ path: '/type', message: `must be ${type}: an adapter keeps its type` }];
 }
 
 /** Option keys whose values never leave the process (the control API shows them as "***"). */
@@ -33,32 +47,33 @@ function redact(options: Readonly<Record<string, unknown>>): Record<string, unkn
 }
 
 /**
- * The adapters of a process, by registered name (`syslog_udp`, `syslog_tcp`, …; one instance per
- * type). The control API lists, starts, stops and reconfigures them here. A reconfiguration is
+ * The adapters of a process, by id (`syslog_tcp`, `fw_tcp`, …: any number of instances of a type). The
+ * control API lists, starts, stops and reconfigures them here. A reconfiguration is
  * validated against the adapter's own schema — the one the configuration file uses — and a rejected
  * change leaves the running adapter untouched; an accepted change restarts the adapter with the new
  * options, and if that start fails the old options are put back.
  */
 export class AdapterRegistry {
   readonly #entries = new Map<string, Entry>();
-  readonly #context: (name: string, options: Readonly<Record<string, unknown>>) => SourceContext;
+  readonly #context: (id: string, options: Readonly<Record<string, unknown>>) => SourceContext;
   readonly #logger: LoggerLike;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(
-    context: (name: string, options: Readonly<Record<string, unknown>>) => SourceContext,
+    context: (id: string, options: Readonly<Record<string, unknown>>) => SourceContext,
     logger: LoggerLike,
   ) {
     this.#context = context;
     this.#logger = logger.child({ component: 'adapters' });
   }
 
-  /** Registers an adapter type with its (already validated) options from the configuration file. */
-  register(factory: AdapterFactory, options: Readonly<Record<string, unknown>>): void {
-    if (this.#entries.has(factory.type)) throw new Error(`adapter ${factory.type} registered twice`);
-    this.#entries.set(factory.type, { factory, options, source: null });
+  /** Registers adapter `id` of a type with its (already validated) options from the configuration file. */
+  register(id: string, factory: AdapterFactory, options: Readonly<Record<string, unknown>>): void {
+    if (this.#entries.has(id)) throw new Error(`adapter ${id} registered twice`);
+    this.#entries.set(id, { id, factory, options, source: null });
   }
 
+  /** The adapter ids, in registration order. */
   names(): string[] {
     return [...this.#entries.keys()];
   }
@@ -80,7 +95,7 @@ export class AdapterRegistry {
       listen: null,
       counters: {},
     };
-    return { ...status, options: redact(e.options) };
+    return { ...status, id: name, name, options: redact(e.options) };
   }
 
   /** Starts every adapter whose options say `enabled: true`. */
@@ -112,7 +127,8 @@ export class AdapterRegistry {
     return this.#serial(async () => {
       const e = this.#entry(name);
       const candidate = structuredClone(options ?? {});
-      const problems = checkAgainst(e.factory.schema as TSchema, candidate);
+      const problems = typeProblems(e.factory.type, candidate);
+      problems.push(...checkAgainst(e.factory.schema as TSchema, candidate));
       if (problems.length > 0) throw invalidConfig(`options of adapter ${name}`, problems);
       const next = deepFreeze(candidate as Record<string, unknown>);
       const wasRunning = e.source !== null;
@@ -146,7 +162,7 @@ export class AdapterRegistry {
   #entry(name: string): Entry {
     const e = this.#entries.get(name);
     if (e === undefined) {
-      throw new SiemError('SIEM_ERR_ADAPTER_UNKNOWN', `no adapter named ${name}`, {
+      throw new SiemError('SIEM_ERR_ADAPTER_UNKNOWN', `no adapter with id ${name}`, {
         details: { known: this.names() },
       });
     }

@@ -1,13 +1,11 @@
 import { apiOptionsSchema } from '@siem/api';
 import { bufferOptionsSchema } from '@siem/buffer';
-import { cloudHttpOptionsSchema } from '@siem/cloud';
 import { type LoadOptions, loadConfig, Section, type Static, Type } from '@siem/config';
 import { kafkaOptionsSchema } from '@siem/kafka';
 import { timeBoundsSchema } from '@siem/normalize';
 import { logFormats } from '@siem/observability';
 import { storageOptionsSchema } from '@siem/storage';
-import { syslogTcpOptionsSchema, syslogTlsOptionsSchema, syslogUdpOptionsSchema } from '@siem/syslog';
-import { windowsEventsOptionsSchema } from '@siem/windows';
+import { adaptersSectionSchema, resolveAdapterEntries } from './adapter-catalog.js';
 
 /**
  * The whole configuration: one YAML file plus SIEM_* environment overrides (`SIEM_KAFKA__BROKERS`,
@@ -93,20 +91,13 @@ export const rootConfigSchema = Section({
     },
     { description: 'The normalizer: raw events → normalized rows → storage (normalizer and all roles).' },
   ),
-  adapters: Section(
-    {
-      syslog_udp: syslogUdpOptionsSchema,
-      syslog_tcp: syslogTcpOptionsSchema,
-      syslog_tls: syslogTlsOptionsSchema,
-      windows_events: windowsEventsOptionsSchema,
-      cloud_http: cloudHttpOptionsSchema,
-    },
-    { description: 'Adapters by registered name; each starts when enabled.' },
-  ),
+  adapters: adaptersSectionSchema,
 });
 
 export type RootConfig = Static<typeof rootConfigSchema>;
 
 export function loadRootConfig(options: LoadOptions = {}): RootConfig {
-  return loadConfig<RootConfig>(rootConfigSchema, options);
+  return loadConfig<RootConfig>(rootConfigSchema, options, (doc) =>
+    resolveAdapterEntries(doc.adapters as Record<string, unknown>),
+  );
 }

@@ -1,3 +1,4 @@
+export * from './adapter-catalog.js';
 export * from './adapter-registry.js';
 export * from './circuit.js';
 export * from './config-schema.js';

@@ -2,24 +2,14 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkBufferOptions, EventBuffer, resolveBufferDir } from '@siem/buffer';
 import { cloudHttp } from '@siem/cloud';
-import type { AdapterFactory, Intake } from '@siem/core';
+import type { Intake } from '@siem/core';
 import type { Logger } from '@siem/observability';
 import { createStorage, type Storage } from '@siem/storage';
-import { syslogTcpAdapter, syslogTlsAdapter, syslogUdpAdapter } from '@siem/syslog';
-import { windowsEventsAdapter } from '@siem/windows';
+import { adapterFactories, adapterInstances } from './adapter-catalog.js';
 import { AdapterRegistry } from './adapter-registry.js';
 import type { RootConfig } from './config-schema.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Pump } from './pump.js';
-
-/** Every adapter type this build knows, by registered name. */
-export const adapterFactories: readonly AdapterFactory[] = [
-  syslogUdpAdapter,
-  syslogTcpAdapter,
-  syslogTlsAdapter,
-  windowsEventsAdapter,
-  cloudHttp.adapter,
-];
 
 /** API route plugins of the intake adapters (the cloud intake answers on the API server). */
 export const intakeRoutes = [cloudHttp.plugin];
@@ -47,7 +37,7 @@ export async function openBuffer(
 }
 
 /**
- * Registers every adapter type with its configured options (nothing starts yet: `startEnabled` does).
+ * Registers every configured adapter by id (nothing starts yet: `startEnabled` does).
  * The role registers `registry.stopAll()` on its lifecycle AFTER the buffer and the pump, so that at
  * shutdown the adapters stop accepting before the buffer drains and closes.
  * Each adapter offers what it receives to the intake (the buffer) that `intake()` returns when the
@@ -73,8 +63,11 @@ export function createAdapterRegistry(
     }),
     logger,
   );
-  const configured = config.adapters as Record<string, Readonly<Record<string, unknown>>>;
-  for (const factory of adapterFactories) registry.register(factory, configured[factory.type] ?? {});
+  for (const a of adapterInstances(config.adapters)) {
+    const factory = adapterFactories.find((f) => f.type === a.type);
+    if (factory === undefined) throw new Error(`adapter ${a.id}: unknown type ${a.type}`);
+    registry.register(a.id, factory, a.options);
+  }
   return registry;
 }
 

@@ -1,5 +1,5 @@
 import { isSiemError } from '@siem/core';
-import { loadRootConfig } from '@siem/runtime';
+import { adapterInstances, loadRootConfig } from '@siem/runtime';
 import type { Command } from './command.js';
 
 export const validateCommand: Command = {
@@ -7,8 +7,9 @@ export const validateCommand: Command = {
   usage: 'siem validate [FILE]   (default: $SIEM_CONFIG, else the built-in defaults)',
   async run(argv) {
     const file = argv[0] ?? null;
+    let config: ReturnType<typeof loadRootConfig>;
     try {
-      loadRootConfig({ file });
+      config = loadRootConfig({ file });
     } catch (err) {
       if (isSiemError(err, 'SIEM_ERR_CONFIG_INVALID') || isSiemError(err, 'SIEM_ERR_CONFIG_READ')) {
         process.stderr.write(`${err.message}\n`);
@@ -16,7 +17,15 @@ export const validateCommand: Command = {
       }
       throw err;
     }
-    process.stdout.write(`${file ?? process.env.SIEM_CONFIG ?? 'defaults'}: valid\n`);
+    const lines = [`${file ?? process.env.SIEM_CONFIG ?? 'defaults'}: valid`, 'adapters:'];
+    for (const a of adapterInstances(config.adapters)) {
+      const how = a.form === 'shorthand' ? 'key is its type' : `type: ${a.type}`;
+      const where = typeof a.options.port === 'number' ? ` port ${a.options.port}` : '';
+      const tenant = typeof a.options.tenant === 'string' ? ` tenant ${a.options.tenant}` : '';
+      const state = a.options.enabled === true ? 'enabled' : 'disabled';
+      lines.push(`  ${a.id}: ${a.type} (${how}), ${state}${where}${tenant}`);
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
     return 0;
   },
 };
