@@ -261,9 +261,19 @@ export class FakeSink implements Sink<readonly BufferRecord[]> {
  * circuit's `whenUnreachable`/`whenReachable`.
  */
 export class RecoveringFakeSink extends FakeSink implements RecoveringSink<readonly BufferRecord[]> {
+  /** Absent with `reportsLoss: false`, like the storage writer, which only says when it is back. */
+  readonly whenUnreachable?: () => Promise<void>;
   #reachable = true;
   #toReachable: (() => void)[] = [];
   #toUnreachable: (() => void)[] = [];
+
+  constructor(name: string, behaviour?: SinkBehaviour, { reportsLoss = true } = {}) {
+    super(name, behaviour);
+    if (reportsLoss) {
+      this.whenUnreachable = () =>
+        this.#reachable ? new Promise((resolve) => this.#toUnreachable.push(resolve)) : Promise.resolve();
+    }
+  }
 
   override healthcheck(): Promise<HealthStatus> {
     return Promise.resolve(this.#reachable ? { ok: true } : { ok: false, detail: 'unreachable' });
@@ -272,11 +282,6 @@ export class RecoveringFakeSink extends FakeSink implements RecoveringSink<reado
   whenReachable(): Promise<void> {
     if (this.#reachable) return Promise.resolve();
     return new Promise((resolve) => this.#toReachable.push(resolve));
-  }
-
-  whenUnreachable(): Promise<void> {
-    if (!this.#reachable) return Promise.resolve();
-    return new Promise((resolve) => this.#toUnreachable.push(resolve));
   }
 
   /** How many callers wait for the service to come back. */
