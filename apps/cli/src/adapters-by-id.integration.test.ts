@@ -104,7 +104,10 @@ describe('two syslog_tcp adapters by id, one per tenant', () => {
     expect(byId['fw-b']!.counters.received_events).toBe(2);
     expect(byId.syslog_tcp).toMatchObject({ type: 'syslog_tcp', state: 'stopped' });
 
-    const stopped = await api<AdapterView>('/api/v1/adapters/fw_a/stop', { method: 'POST' });
+    const stopped = await api<AdapterView>('/api/v1/adapters/fw_a/stop', {
+      method: 'POST',
+      headers: { 'x-siem-client': 'test' },
+    });
     expect(stopped).toMatchObject({ id: 'fw_a', state: 'stopped', listen: null });
     expect((await api<AdapterView>('/api/v1/adapters/fw-b')).state).toBe('running');
     expect(logger(PORT_A, `after-stop ${marker}`).status).not.toBe(0);

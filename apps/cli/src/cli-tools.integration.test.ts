@@ -153,14 +153,20 @@ describe('siem poke, tail and top against a running all role', () => {
       ]),
     );
 
-    const stopped = await fetch(`${api}/api/v1/adapters/syslog_udp/stop`, { method: 'POST' });
+    const stopped = await fetch(`${api}/api/v1/adapters/syslog_udp/stop`, {
+      method: 'POST',
+      headers: { 'x-siem-client': 'test' },
+    });
     expect(stopped.status).toBe(200);
     const bad = siem(['poke', '--api', api]);
     expect(bad.status).toBe(1);
     const line = bad.stdout.split('\n').find((l) => l.includes('adapter syslog_udp'));
     expect(line).toMatch(/^✗ adapter syslog_udp\s+stopped, but enabled in the configuration$/);
     expect(bad.stdout).toMatch(/^✓ api /m);
-    await fetch(`${api}/api/v1/adapters/syslog_udp/start`, { method: 'POST' });
+    await fetch(`${api}/api/v1/adapters/syslog_udp/start`, {
+      method: 'POST',
+      headers: { 'x-siem-client': 'test' },
+    });
   });
 
   it('one clear line and exit 1 when no API answers; exit 2 for bad arguments', async () => {

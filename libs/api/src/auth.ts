@@ -236,8 +236,12 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated key (null when none, or not yet known). */
     principal: Principal | null;
-    /** Why no principal: no credentials, bad credentials, or a non-loopback client in keyless mode. */
-    authProblem: 'missing' | 'invalid' | 'not_loopback' | null;
+    /**
+     * Why no principal: no credentials, bad credentials, a non-loopback client in keyless mode, or a
+     * loopback request that looks like a web page's (`cross_site`, with `authDetail` saying why).
+     */
+    authProblem: 'missing' | 'invalid' | 'not_loopback' | 'cross_site' | null;
+    authDetail: string | null;
   }
 }
 
@@ -261,11 +265,27 @@ export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || isLoopback(host);
 }
 
-/** Step 1 (onRequest): who is calling. Never answers by itself, so rate limiting sees every attempt. */
-export function identify(store: ApiKeyStore, request: FastifyRequest): void {
+/**
+ * Step 1 (onRequest): who is calling. Never answers by itself, so rate limiting sees every attempt.
+ * In keyless mode a loopback request that looks like a web page's (see browser-guard.ts) gets no
+ * principal.
+ */
+export function identify(
+  store: ApiKeyStore,
+  request: FastifyRequest,
+  pageCheck: (request: FastifyRequest) => string | null = () => null,
+): void {
   if (store.size === 0) {
-    if (isLoopback(request.socket.remoteAddress)) request.principal = LOOPBACK_PRINCIPAL;
-    else request.authProblem = 'not_loopback';
+    if (!isLoopback(request.socket.remoteAddress)) {
+      request.authProblem = 'not_loopback';
+      return;
+    }
+    const problem = pageCheck(request);
+    if (problem === null) request.principal = LOOPBACK_PRINCIPAL;
+    else {
+      request.authProblem = 'cross_site';
+      request.authDetail = problem;
+    }
     return;
   }
   const header = request.headers.authorization;
@@ -284,6 +304,9 @@ export function checkAccess(request: FastifyRequest, access: RouteAccess): void 
   if (access.scope === 'public') return;
   const p = request.principal;
   if (p === null) {
+    if (request.authProblem === 'cross_site') {
+      throw new SiemError('SIEM_ERR_FORBIDDEN', request.authDetail ?? 'cross-site request refused');
+    }
     if (request.authProblem === 'not_loopback') {
       throw new SiemError(
         'SIEM_ERR_FORBIDDEN',

@@ -56,6 +56,13 @@ export const apiOptionsSchema = Section(
       default: 30,
       description: 'How often keys_file is checked for changes (0: read once at start-up).',
     }),
+    allowed_origins: Type.Array(Type.String({ pattern: '^https?://[^/]+$' }), {
+      default: [],
+      description:
+        'Keyless mode only: web origins (scheme://host[:port]) besides loopback ones whose pages may call the ' +
+        'API. Keyless mode also answers loopback Host names only and needs an X-SIEM-Client header (or a JSON ' +
+        'body) on POST/PUT/DELETE, so that a web page cannot drive it.',
+    }),
     open_health: Type.Boolean({
       default: true,
       description: '/health/live and /health/ready answer without a key (Kubernetes probes send none).',

@@ -293,7 +293,10 @@ describe('keyless mode', () => {
       const base = await server.listen();
       expect(lines.join('')).toMatch(/no API keys configured: the API answers loopback clients only/);
       expect((await call(base, '/api/v1/stats')).status).toBe(200);
-      expect((await call(base, '/api/v1/adapters/x/start', { method: 'POST' })).status).toBe(404);
+      const start = (headers: Record<string, string>) =>
+        call(base, '/api/v1/adapters/x/start', { method: 'POST', headers });
+      expect((await start({ 'x-siem-client': 'test' })).status).toBe(404);
+      expect((await start({})).status).toBe(403); // cross-site request guard (browser-guard.test.ts)
       // A non-loopback peer cannot reach a loopback-bound socket over real HTTP; fastify's inject can
       // present one, which is the only way to exercise this refusal.
       const remote = await server.app.inject({

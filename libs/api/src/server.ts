@@ -12,9 +12,15 @@ import {
   metricsRegistry,
   type Registry,
 } from '@siem/observability';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import { type AdapterControl, registerAdapterRoutes } from './adapters.js';
 import { ApiKeyStore, enforceAccess, identify, isLoopbackHost, type RouteAccess } from './auth.js';
+import { browserProblem } from './browser-guard.js';
 import { registerEventRoutes } from './events-routes.js';
 import { EventQueries, type QueryPool } from './events-sql.js';
 import { toHttpError } from './http-errors.js';
@@ -166,7 +172,9 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   // --- authentication and access control (see auth.ts)
   app.decorateRequest('principal', null);
   app.decorateRequest('authProblem', null);
-  app.addHook('onRequest', async (req) => identify(keys, req));
+  app.decorateRequest('authDetail', null);
+  const pageCheck = (req: FastifyRequest) => browserProblem(req, options.allowed_origins);
+  app.addHook('onRequest', async (req) => identify(keys, req, pageCheck));
   app.addHook('preParsing', enforceAccess);
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'not_found';

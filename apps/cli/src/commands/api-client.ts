@@ -59,8 +59,10 @@ export class ApiClient {
     this.#timeoutMs = timeoutMs;
   }
 
+  /** The key when there is one; `x-siem-client` tells a keyless API this is no web page (browser-guard). */
   headers(): Record<string, string> {
-    return this.target.key === null ? {} : { authorization: `Bearer ${this.target.key}` };
+    const client = { 'x-siem-client': 'siem-cli' };
+    return this.target.key === null ? client : { ...client, authorization: `Bearer ${this.target.key}` };
   }
 
   async get<T = unknown>(path: string): Promise<ApiAnswer<T>> {

@@ -33,9 +33,15 @@ export interface Answer<T = Record<string, unknown>> {
 export async function call<T = Record<string, unknown>>(
   base: string,
   path: string,
-  o: { token?: string; method?: string; body?: unknown; rawBody?: string } = {},
+  o: {
+    token?: string;
+    method?: string;
+    body?: unknown;
+    rawBody?: string;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<Answer<T>> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...o.headers };
   if (o.token !== undefined) headers.authorization = `Bearer ${o.token}`;
   let body: string | undefined;
   if (o.rawBody !== undefined || o.body !== undefined) {
@@ -109,12 +115,16 @@ export class TailClient {
 }
 
 /** The HTTP status a WebSocket upgrade was refused with. */
-export function upgradeRefusal(url: string, token?: string): Promise<{ status: number; body: string }> {
+export function upgradeRefusal(
+  url: string,
+  token?: string,
+  origin?: string,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(
-      url,
-      token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } },
-    );
+    const ws = new WebSocket(url, {
+      ...(token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } }),
+      ...(origin === undefined ? {} : { origin }),
+    });
     ws.on('unexpected-response', (_req, res) => {
       let body = '';
       res.on('data', (c: Buffer) => {
