@@ -7,6 +7,7 @@ import { recordEventId } from './event-id.js';
 import { emptyEvent, fail, isObject, type JsonObject, parseJson } from './fields.js';
 import { normalizeSyslog } from './syslog/normalize-syslog.js';
 import { clampTimes, DEFAULT_TIME_BOUNDS, type TimeBoundsOptions } from './time-bounds.js';
+import { stampTlsClient } from './tls-client.js';
 import { normalizeWindowsRecord } from './windows/normalize-windows.js';
 
 /**
@@ -138,11 +139,13 @@ export interface NormalizeOptions {
 
 /**
  * Every record of the raw event as a normalized row, in payload order, with deterministic ids, event
- * times bounded by `options.time` (see time-bounds.ts).
+ * times bounded by `options.time` (see time-bounds.ts), and the verified TLS client certificate of its
+ * connection in `attrs.tls.client` (see tls-client.ts).
  */
 export function normalizeAll(raw: RawEvent, options: NormalizeOptions = {}): NormalizedEvent[] {
   const rows = guarded(raw, () => dispatch(raw));
   clampTimes(rows, raw.receivedAt, options.time ?? DEFAULT_TIME_BOUNDS);
+  stampTlsClient(rows, raw.source.tls);
   return rows;
 }
 
