@@ -59,14 +59,23 @@ function scripted(outcomes: readonly Outcome[], delays: readonly number[]) {
 const sorted = (xs: number[]) => xs.toSorted((a, b) => a - b);
 const all = (n: number) => Array.from({ length: n }, (_, i) => i);
 
+/** A buffer of `count` records and a sink that answers by the script. */
+function fixture(count: number, outcomes: readonly Outcome[], delays: readonly number[]) {
+  const name = uniqueName('pump_prop');
+  const script = scripted(outcomes, delays);
+  return {
+    name,
+    script,
+    source: new FakeLeaseSource(records(0, count)),
+    sink: new FakeSink(name, script.behaviour),
+  };
+}
+
 describe('Pump under random failures', () => {
   it('acks every record exactly once, delivered or dropped; one slot keeps buffer order', async () => {
     await fc.assert(
       fc.asyncProperty(scenario, async ({ count, maxBatch, maxInFlight, outcomes, delays }) => {
-        const name = uniqueName('pump_prop');
-        const source = new FakeLeaseSource(records(0, count));
-        const script = scripted(outcomes, delays);
-        const sink = new FakeSink(name, script.behaviour);
+        const { name, script, source, sink } = fixture(count, outcomes, delays);
         // No back-off (0 never doubles): the sequences, not the waits, are under test.
         const pump = new Pump(source, sink, { maxBatch, maxInFlight, backoffMs: 0, logger: silentLogger });
         pump.start();
@@ -101,10 +110,7 @@ describe('Pump under random failures', () => {
         fc.integer({ min: 0, max: 20 }),
         fc.integer({ min: 0, max: 5 }),
         async ({ count, maxBatch, maxInFlight, delays }, outcomes, stopAfterCalls, deadlineMs) => {
-          const name = uniqueName('pump_prop');
-          const source = new FakeLeaseSource(records(0, count));
-          const script = scripted(outcomes, delays);
-          const sink = new FakeSink(name, script.behaviour);
+          const { script, source, sink } = fixture(count, outcomes, delays);
           const pump = new Pump(source, sink, { maxBatch, maxInFlight, backoffMs: 0, logger: silentLogger });
           pump.start();
           // Hung calls may keep the pump from ever making that many: stop a little later then.
@@ -129,10 +135,7 @@ describe('Pump under random failures', () => {
   it('through the circuit breaker, records are neither lost nor delivered twice', async () => {
     await fc.assert(
       fc.asyncProperty(scenario, async ({ count, maxBatch, maxInFlight, outcomes, delays }) => {
-        const name = uniqueName('pump_prop');
-        const source = new FakeLeaseSource(records(0, count));
-        const script = scripted(outcomes, delays);
-        const inner = new FakeSink(name, script.behaviour);
+        const { script, source, sink: inner } = fixture(count, outcomes, delays);
         const sink = new CircuitBreakerSink(inner, { resetTimeoutMs: 1, logger: silentLogger });
         // A back-off of 1 ms lets the circuit's reset timer run while it refuses batches.
         const pump = new Pump(source, sink, {

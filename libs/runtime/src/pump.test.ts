@@ -179,31 +179,25 @@ describe('Pump: back-off', () => {
   // Lower bounds only: a timer never fires early, but a busy machine may fire it late.
   const SLACK_MS = 3;
 
-  it('waits backoffMs before sending a lease again when it was waiting for a free slot', async () => {
-    const { sink, pump } = setup(
-      { maxBatch: 1, maxInFlight: 1, backoffMs: 150, maxBackoffMs: 150 },
-      records(0, 2),
-      (_call, i) => (i === 0 ? new NotConnectedError('fake service') : 'resolve'),
-    );
-    pump.start();
-    await sink.waitForCalls(2);
-    expect(sink.calls[1]!.seqs).toEqual([0]);
-    expect(sink.calls[1]!.at - sink.calls[0]!.at).toBeGreaterThanOrEqual(150 - SLACK_MS);
-  });
-
-  it('waits backoffMs before sending a lease again when it was waiting on the buffer', async () => {
-    // Two slots, one lease of data: the pump waits in next() when the delivery fails, and the nack
-    // hands the lease straight back to that call.
-    const { sink, pump } = setup(
-      { maxBatch: 1, maxInFlight: 2, backoffMs: 150, maxBackoffMs: 150 },
-      records(0, 1),
-      (_call, i) => (i === 0 ? new NotConnectedError('fake service') : 'resolve'),
-    );
-    pump.start();
-    await sink.waitForCalls(2);
-    expect(sink.calls[1]!.seqs).toEqual([0]);
-    expect(sink.calls[1]!.at - sink.calls[0]!.at).toBeGreaterThanOrEqual(150 - SLACK_MS);
-  });
+  // One slot and more data: the loop waits for the slot when the delivery fails. Two slots and one
+  // lease of data: it waits in next(). Either way the nack hands the lease straight back to it.
+  it.each([
+    ['for a free slot', 1, 2],
+    ['on the buffer', 2, 1],
+  ])(
+    'waits backoffMs before sending a lease again when it was waiting %s',
+    async (_what, maxInFlight, count) => {
+      const { sink, pump } = setup(
+        { maxBatch: 1, maxInFlight, backoffMs: 150, maxBackoffMs: 150 },
+        records(0, count),
+        (_call, i) => (i === 0 ? new NotConnectedError('fake service') : 'resolve'),
+      );
+      pump.start();
+      await sink.waitForCalls(2);
+      expect(sink.calls[1]!.seqs).toEqual([0]);
+      expect(sink.calls[1]!.at - sink.calls[0]!.at).toBeGreaterThanOrEqual(150 - SLACK_MS);
+    },
+  );
 
   it('doubles the wait after each consecutive failure, up to maxBackoffMs', async () => {
     const { source, sink, pump, name } = setup(
