@@ -15,7 +15,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { type ApiOptions, apiOptionsSchema, createApiServer, generateApiKey, hashApiKey } from '@siem/api';
 import { checkAgainst } from '@siem/config';
-import { CountingIntake, MemoryIntake, testContext } from '@siem/local-stack';
+import { CountingIntake, MemoryIntake, testContext } from '@siem/core/testing';
 import { type BenchRow, silentLogger, writeBenchReport } from '@siem/observability';
 import { pendingBytesBudget } from '@siem/syslog';
 import { windowsEventsAdapter } from '@siem/windows';

@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import type { ApiServer } from '@siem/api';
-import { MemoryIntake, testContext } from '@siem/local-stack';
+import { MemoryIntake, testContext } from '@siem/core/testing';
 import { normalizeAll } from '@siem/normalize';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CloudHttpIntake } from './intake.js';

@@ -6,7 +6,8 @@
  * Run: npm run bench -- syslog/listener
  */
 import { createServer } from 'node:net';
-import { CountingIntake, fetchLoggen, type Loggen, run } from '@siem/local-stack';
+import { CountingIntake } from '@siem/core/testing';
+import { fetchLoggen, type Loggen, run } from '@siem/local-stack';
 import { silentLogger, writeBenchReport } from '@siem/observability';
 import { syslogTcpAdapter } from '../src/adapters.js';
 

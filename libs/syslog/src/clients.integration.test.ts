@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { MemoryIntake, testContext } from '@siem/local-stack';
+import { MemoryIntake, testContext } from '@siem/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { syslogTcpAdapter, syslogUdpAdapter } from './adapters.js';
 

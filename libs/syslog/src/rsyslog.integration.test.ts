@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { until } from '@siem/local-stack';
+import { until } from '@siem/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceSamples } from './device-corpus.js';
 import { type ParsedSyslog, parseSyslog } from './parser.js';

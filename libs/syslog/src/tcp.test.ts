@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { MemoryIntake, testContext, until } from '@siem/local-stack';
+import { MemoryIntake, testContext, until } from '@siem/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { syslogTcpAdapter, syslogTlsAdapter } from './adapters.js';
 import type { SyslogStreamSource } from './stream.js';

@@ -10,14 +10,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
-import {
-  MemoryIntake,
-  makeTestPki,
-  opensslClient,
-  type TestPki,
-  testContext,
-  until,
-} from '@siem/local-stack';
+import { MemoryIntake, testContext, until } from '@siem/core/testing';
+import { makeTestPki, opensslClient, type TestPki } from '@siem/local-stack';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { syslogTlsAdapter } from './adapters.js';
 import type { SyslogStreamSource } from './stream.js';

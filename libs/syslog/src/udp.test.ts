@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { CapturingLogger, MemoryIntake, testContext, until } from '@siem/local-stack';
+import { CapturingLogger, MemoryIntake, testContext, until } from '@siem/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { syslogUdpAdapter } from './adapters.js';
 import { reusePortSupported } from './listener.js';

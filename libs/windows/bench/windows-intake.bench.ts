@@ -11,7 +11,8 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { CountingIntake, run } from '@siem/local-stack';
+import { CountingIntake } from '@siem/core/testing';
+import { run } from '@siem/local-stack';
 import { silentLogger, writeBenchReport } from '@siem/observability';
 import { windowsEventsAdapter } from '../src/adapter.js';
 import { ackFrame, LumberjackDecoder } from '../src/lumberjack.js';

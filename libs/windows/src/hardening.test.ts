@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { MemoryIntake, until } from '@siem/local-stack';
+import { MemoryIntake, until } from '@siem/core/testing';
 import { normalizeAll } from '@siem/normalize';
 import { pendingBytesBudget } from '@siem/syslog';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { MemoryIntake, until } from '@siem/local-stack';
+import { MemoryIntake, until } from '@siem/core/testing';
 import { normalizeAll } from '@siem/normalize';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeAll, listener, tcp } from './test-support/listener.js';

@@ -1,14 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  MemoryIntake,
-  makeTestPki,
-  opensslClient,
-  type TestPki,
-  testContext,
-  until,
-} from '@siem/local-stack';
+import { MemoryIntake, testContext, until } from '@siem/core/testing';
+import { makeTestPki, opensslClient, type TestPki } from '@siem/local-stack';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { windowsEventsAdapter } from './adapter.js';
 import type { WindowsEventsSource } from './source.js';

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { MemoryIntake, testContext, until } from '@siem/local-stack';
+import { MemoryIntake, testContext, until } from '@siem/core/testing';
 import { type SyslogUdpSource, syslogUdpAdapter } from '@siem/syslog';
 
 /**

@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { type MemoryIntake, testContext } from '@siem/local-stack';
+import { type MemoryIntake, testContext } from '@siem/core/testing';
 import { windowsEventsAdapter } from '../adapter.js';
 import type { WindowsEventsSource } from '../source.js';
 

@@ -6,8 +6,7 @@ import {
   type OfferResult,
   type RawEvent,
   type SourceContext,
-} from '@siem/core';
-import { silentLogger } from '@siem/observability';
+} from '../index.js';
 
 /**
  * An in-memory Intake for tests: a stand-in for our own buffer (not for an external service), with a
@@ -115,9 +114,18 @@ export class CapturingLogger implements LoggerLike {
   }
 }
 
+/** A logger that writes nothing (@siem/core has no logging library to make a silent one from). */
+export const noopLogger: LoggerLike = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child: () => noopLogger,
+};
+
 /** The context a source gets from the runtime: this intake, tenant `default`, keyed by host, silent. */
 export function testContext(intake: Intake, overrides: Partial<SourceContext> = {}): SourceContext {
-  return { intake, tenant: 'default', keyBy: 'host', logger: silentLogger, ...overrides };
+  return { intake, tenant: 'default', keyBy: 'host', logger: noopLogger, ...overrides };
 }
 
 /** Polls until `check` holds (for counters that change asynchronously). */
