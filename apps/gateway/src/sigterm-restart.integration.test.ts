@@ -97,8 +97,8 @@ describe('gateway SIGTERM under load, restart on the same data folder', () => {
 
     // the gateway's own count of frames read, just before the signal: a lower bound of "accepted"
     const before = await first.metrics();
-    const receivedBeforeSignal = metricSum(before, 'siem_syslog_received_events_total', {
-      listener: 'syslog_tcp',
+    const receivedBeforeSignal = metricSum(before, 'siem_component_received_events_total', {
+      component_id: 'syslog_tcp',
     });
     const deliveredBeforeSignal = metricSum(before, 'siem_kafka_delivered_records_total');
     const signalAt = Date.now();

@@ -16,8 +16,8 @@ import { gzipSync } from 'node:zlib';
 import { type ApiOptions, apiOptionsSchema, createApiServer, generateApiKey, hashApiKey } from '@siem/api';
 import { checkAgainst } from '@siem/config';
 import { CountingIntake, MemoryIntake, testContext } from '@siem/core/testing';
+import { pendingBytesBudget } from '@siem/net';
 import { type BenchRow, silentLogger, writeBenchReport } from '@siem/observability';
-import { pendingBytesBudget } from '@siem/syslog';
 import { windowsEventsAdapter } from '@siem/windows';
 // the Lumberjack writer the Windows tests use (written from the protocol document, not from our decoder)
 import { compressedFrame, jsonFrame, windowFrame } from '@siem/windows/testing';

@@ -13,7 +13,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { gunzipSync } from 'node:zlib';
-import { StreamFramer } from '@siem/syslog';
+import { StreamFramer } from '@siem/net';
 import { ackFrame } from '@siem/windows';
 import { lumberjackTestDecoder } from '../src/lumberjack-test-decoder.js';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import { gunzipSync } from 'node:zlib';
 import { makeTestPki } from '@siem/local-stack';
-import { StreamFramer } from '@siem/syslog';
+import { StreamFramer } from '@siem/net';
 import { ackFrame } from '@siem/windows';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type EmitOptions, emitSample, generatorFor } from './emit.js';

@@ -1,7 +1,14 @@
 import { isAscii, isUtf8 } from 'node:buffer';
-import type { BufferRecord, RawEventEncoder, RawEventInput, RawEventMark } from '@siem/core';
+import {
+  type BufferRecord,
+  keptPayload,
+  type RawEventEncoder,
+  type RawEventInput,
+  type SourceContext,
+} from '@siem/core';
+import { EventMarks, eventMarks, type ListenerMetrics, SourceRateLimiter } from '@siem/net';
 import type { RateLimitedLog } from '@siem/observability';
-import type { ListenerMetrics } from './metrics.js';
+import type { SyslogRateLimitOptions } from './options.js';
 import {
   newParsedHeader,
   type ParsedHeader,
@@ -10,7 +17,7 @@ import {
   parseSyslogHeaderInto,
   type SyslogFormat,
 } from './parser.js';
-import type { SourceRateLimiter } from './rate-limit.js';
+import { zoneClock } from './timezone.js';
 
 export interface EventBuilderOptions {
   maxMessageBytes: number;
@@ -19,51 +26,6 @@ export interface EventBuilderOptions {
   keyBy: 'host' | 'tenant';
   tenant: string;
   rateLimit: SourceRateLimiter | null;
-}
-
-/** `end` moved back so that a cut there never splits a UTF-8 character (the bytes are kept as sent). */
-export function utf8Boundary(buf: Buffer, end: number): number {
-  // find the lead byte of the last character (at most 3 continuation bytes before it)
-  let p = end - 1;
-  while (p >= 0 && p > end - 4 && (buf[p]! & 0xc0) === 0x80) p--;
-  if (p < 0) return end;
-  const lead = buf[p]!;
-  const len = lead < 0x80 ? 1 : lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
-  return p + len > end ? p : end;
-}
-
-/**
- * What is kept of a frame: at most `maxBytes`, and a frame that is already cut (`originalSize` is
- * larger) never ends inside a UTF-8 character. The event is truncated when `originalSize` or the frame
- * is over the limit.
- */
-export function keptPayload(frame: Buffer, originalSize: number, maxBytes: number): Buffer {
-  if (frame.length > maxBytes) return frame.subarray(0, utf8Boundary(frame, maxBytes));
-  if (originalSize > frame.length && frame.length > 3) {
-    return frame.subarray(0, utf8Boundary(frame, frame.length));
-  }
-  return frame;
-}
-
-const TRUNCATED: readonly RawEventMark[] = ['truncated'];
-const PARSE_ERROR: readonly RawEventMark[] = ['parse_error'];
-const INVALID_UTF8: readonly RawEventMark[] = ['invalid_utf8'];
-
-/** The marks of a raw event, in their fixed order (a shared array for the usual single mark). */
-function rawEventMarks(
-  truncated: boolean,
-  invalidUtf8: boolean,
-  parseError: boolean,
-): readonly RawEventMark[] | null {
-  if (!truncated && !invalidUtf8 && !parseError) return null;
-  if (truncated && !invalidUtf8 && !parseError) return TRUNCATED;
-  if (!truncated && !invalidUtf8) return PARSE_ERROR;
-  if (!truncated && !parseError) return INVALID_UTF8;
-  const all: RawEventMark[] = [];
-  if (truncated) all.push('truncated');
-  if (invalidUtf8) all.push('invalid_utf8');
-  if (parseError) all.push('parse_error');
-  return all;
 }
 
 /**
@@ -85,56 +47,13 @@ export function encodeSyslogMessage(
     receivedAtMs,
     sourceType: 'syslog',
     syslog: header,
-    marks: rawEventMarks(false, invalidUtf8, parseError !== null),
+    marks: eventMarks(false, invalidUtf8, parseError !== null),
     parseError,
     originalSize: payload.length,
     payload,
     structuredDataJson,
   });
   return { hostname: header.hostname, value };
-}
-
-/** What a listener's log lines say about a truncated event and one that did not parse. */
-export interface MarkMessages {
-  truncated: string;
-  parseError: string;
-}
-
-/**
- * The marks of a listener's events, counted as every listener counts them: each mark in the metrics
- * (parse errors by reason), truncations and parse errors also in the log (rate-limited, per reason).
- */
-export class EventMarks {
-  readonly #metrics: ListenerMetrics;
-  readonly #log: RateLimitedLog;
-  readonly #messages: MarkMessages;
-
-  constructor(metrics: ListenerMetrics, log: RateLimitedLog, messages: MarkMessages) {
-    this.#metrics = metrics;
-    this.#log = log;
-    this.#messages = messages;
-  }
-
-  /** Counts the marks of one event and returns them for its raw event (null: none). */
-  of(
-    peer: string,
-    originalSize: number,
-    truncated: boolean,
-    invalidUtf8: boolean,
-    parseError: string | null,
-  ): readonly RawEventMark[] | null {
-    const m = this.#metrics;
-    if (truncated) {
-      m.truncatedEvent();
-      this.#log.info('truncated', { peer, originalSize }, this.#messages.truncated);
-    }
-    if (invalidUtf8) m.invalidUtf8Event();
-    if (parseError !== null) {
-      m.parseError(parseError);
-      this.#log.info(`parse_error:${parseError}`, { peer, reason: parseError }, this.#messages.parseError);
-    }
-    return rawEventMarks(truncated, invalidUtf8, parseError !== null);
-  }
 }
 
 /**
@@ -193,13 +112,13 @@ export class EventBuilder {
     const m = this.#metrics;
     m.event(originalSize);
     if (frame.length === 0) {
-      m.discard('empty');
+      m.discard('empty', true); // nothing to keep: not a failure
       this.#log.info('empty', { peer }, 'empty syslog frame discarded');
       return;
     }
     const rl = this.#o.rateLimit;
     if (rl !== null && !rl.take(peer, receivedAtMs)) {
-      m.discard('rate_limited');
+      m.discard('rate_limited', true);
       this.#log.warn('rate_limited', { peer }, 'syslog source over its rate limit: events discarded');
       return;
     }
@@ -224,4 +143,46 @@ export class EventBuilder {
     const value = encoder.encode(input);
     out.push({ key: this.#o.keyBy === 'tenant' ? this.#o.tenant : (header.hostname ?? peer), value });
   }
+}
+
+/** The options every syslog listener has (a subset of each listener's schema). */
+export interface CommonListenerOptions {
+  host: string;
+  port: number;
+  max_message_bytes: number;
+  default_timezone: string;
+  format: SyslogFormat;
+  tenant?: string;
+  reuse_port: boolean;
+  rate_limit: SyslogRateLimitOptions;
+}
+
+/** The syslog listeners' event builder: size and rate limits, header parse, marks, encoding. */
+export function syslogEventBuilder(
+  options: CommonListenerOptions,
+  context: SourceContext,
+  tenant: string,
+  metrics: ListenerMetrics,
+  log: RateLimitedLog,
+): EventBuilder {
+  zoneClock(options.default_timezone); // an unknown zone fails here, not on the first event
+  const rl = options.rate_limit;
+  return new EventBuilder(
+    {
+      maxMessageBytes: options.max_message_bytes,
+      defaultTimezone: options.default_timezone,
+      format: options.format,
+      keyBy: context.keyBy,
+      tenant,
+      rateLimit: rl.enabled
+        ? new SourceRateLimiter({
+            eventsPerSecond: rl.events_per_second,
+            burst: rl.burst,
+            maxSources: rl.max_sources,
+          })
+        : null,
+    },
+    metrics,
+    log,
+  );
 }

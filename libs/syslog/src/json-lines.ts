@@ -4,7 +4,6 @@
  * prom-client and the schema validator (~0.3 s of its start-up). The main door re-exports the same.
  */
 
-export { utf8Boundary } from './event-builder.js';
 export { type JsonLineOptions, SyslogJsonLines, syslogJsonObject } from './json-line.js';
 export type { SyslogFormat } from './parser.js';
 export { isValidTimeZone } from './timezone.js';

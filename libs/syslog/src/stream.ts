@@ -1,11 +1,9 @@
 import type { Socket } from 'node:net';
 import { type BufferRecord, RawEventEncoder, type SourceContext, type TlsIdentity } from '@siem/core';
-import type { EventBuilder } from './event-builder.js';
-import { type FrameError, StreamFramer } from './framer.js';
-import { syslogEventBuilder } from './listener.js';
+import { type FrameError, type StreamConnection, StreamFramer, StreamListener } from '@siem/net';
+import { type EventBuilder, syslogEventBuilder } from './event-builder.js';
 import { SyslogListenerMetrics } from './metrics.js';
 import type { SyslogTcpOptions, SyslogTlsOptions } from './options.js';
-import { type StreamConnection, StreamListener } from './stream-listener.js';
 
 /** Why a connection ended (bounded: a metric label). */
 export type CloseReason =
@@ -27,7 +25,7 @@ interface Connection extends StreamConnection<CloseReason> {
  * LF framing, detected on the first bytes) and its own raw-event encoder (peer, TLS identity). The
  * frames of one socket read are offered as one batch.
  *
- * Server, TLS, connection limits and backpressure are the stream listener's (`stream-listener.ts`). A
+ * Server, TLS, connection limits and backpressure are the stream listener's (@siem/net). A
  * framing error (a lying octet count, a frame over max_frame_bytes) closes that connection only,
  * counted by reason.
  */
@@ -43,14 +41,15 @@ export class SyslogStreamSource extends StreamListener<CloseReason, Connection, 
     context: SourceContext,
     tls = false,
   ) {
+    const type = tls ? 'syslog_tls' : 'syslog_tcp';
     super(
       name,
-      tls ? 'syslog_tls' : 'syslog_tcp',
+      type,
       'syslog',
       options,
       tls ? { options: options as SyslogTlsOptions, keyPrefix: '' } : null,
       context,
-      new SyslogListenerMetrics(name),
+      new SyslogListenerMetrics({ id: name, type }),
     );
     this.#o = options;
     this.#builder = syslogEventBuilder(options, context, this.tenant, this.metrics, this.log);
@@ -92,7 +91,7 @@ export class SyslogStreamSource extends StreamListener<CloseReason, Connection, 
     conn.receivedAt = Date.now();
     const err = conn.framer.push(chunk);
     this.#deliver(conn);
-    if (err !== null) this.close(conn, err);
+    if (err !== null) this.protocolError(conn, err);
   }
 
   protected ended(conn: Connection): void {

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { CapturingLogger, MemoryIntake, testContext, until } from '@siem/core/testing';
+import { reusePortSupported } from '@siem/net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { syslogUdpAdapter } from './adapters.js';
-import { reusePortSupported } from './listener.js';
 import type { SyslogUdpSource } from './udp.js';
 
 const started: SyslogUdpSource[] = [];

@@ -1,8 +1,8 @@
 import { createSocket, type RemoteInfo, type Socket, type SocketOptions } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { type BufferRecord, RawEventEncoder, type SourceContext } from '@siem/core';
-import type { EventBuilder } from './event-builder.js';
-import { Listener, listenUrl, normalizePeer, syslogEventBuilder } from './listener.js';
+import { Listener, listenUrl, normalizePeer } from '@siem/net';
+import { type EventBuilder, syslogEventBuilder } from './event-builder.js';
 import { SyslogListenerMetrics } from './metrics.js';
 import type { SyslogUdpOptions } from './options.js';
 import { findOwnUdpInode, readUdpSocketStats } from './udp-kernel-stats.js';
@@ -30,7 +30,14 @@ export class SyslogUdpSource extends Listener<SyslogListenerMetrics> {
   #lastDrops = 0;
 
   constructor(name: string, options: SyslogUdpOptions, context: SourceContext) {
-    super(name, 'syslog_udp', 'syslog', options.tenant, context, new SyslogListenerMetrics(name));
+    super(
+      name,
+      'syslog_udp',
+      'syslog',
+      options.tenant,
+      context,
+      new SyslogListenerMetrics({ id: name, type: 'syslog_udp' }),
+    );
     this.#o = options;
     this.#builder = syslogEventBuilder(options, context, this.tenant, this.metrics, this.log);
   }

@@ -17,7 +17,7 @@ const openwec = JSON.stringify({
 });
 
 function setup(o: { maxMessageBytes?: number; keyBy?: 'host' | 'tenant'; maxArrayEvents?: number } = {}) {
-  const metrics = new WindowsMetrics(`builder-${Math.random()}`);
+  const metrics = new WindowsMetrics({ id: `builder-${Math.random()}`, type: 'windows_events' });
   const builder = new WindowsEventBuilder(
     {
       maxMessageBytes: o.maxMessageBytes ?? 64 * 1024,

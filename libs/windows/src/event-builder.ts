@@ -1,7 +1,7 @@
 import { isAscii, isUtf8 } from 'node:buffer';
-import type { BufferRecord, RawEventEncoder } from '@siem/core';
+import { type BufferRecord, keptPayload, type RawEventEncoder } from '@siem/core';
+import { EventMarks } from '@siem/net';
 import type { RateLimitedLog } from '@siem/observability';
-import { EventMarks, keptPayload } from '@siem/syslog';
 import type { WindowsMetrics } from './metrics.js';
 
 /** Why an event is marked parse_error (bounded: a metric label). */
@@ -103,7 +103,7 @@ export class WindowsEventBuilder {
     const m = this.#metrics;
     m.event(originalSize);
     if (blank(frame)) {
-      m.discard('empty');
+      m.discard('empty', true); // nothing to keep: not a failure
       this.#log.info('empty', { peer }, 'empty Windows event line discarded');
       return;
     }

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { MemoryIntake, until } from '@siem/core/testing';
+import { pendingBytesBudget } from '@siem/net';
 import { normalizeAll } from '@siem/normalize';
-import { pendingBytesBudget } from '@siem/syslog';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeAll, listener, tcp } from './test-support/listener.js';
 import {

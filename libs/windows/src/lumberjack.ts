@@ -1,4 +1,6 @@
+import type { Socket } from 'node:net';
 import { createInflate } from 'node:zlib';
+import { HeldAcks } from '@siem/net';
 
 /**
  * The Beats / Lumberjack protocol, version 2, server side: what Winlogbeat's `output.logstash` (the
@@ -63,6 +65,32 @@ export function ackFrame(seq: number): Buffer {
   b[1] = LJ_ACK;
   b.writeUInt32BE(seq >>> 0, 2);
   return b;
+}
+
+/**
+ * The Lumberjack window ACK, the stream ACK hook of a Beats connection: the sequence number of the
+ * last event the intake took, written as an ACK frame. While the intake asks to pause, one ACK per
+ * window is held (the last taken of it), so the writer stops at its window; `keepalive` writes ACK 0
+ * meanwhile, which restarts the writer's ACK timeout without acknowledging anything.
+ */
+export class LumberjackAck extends HeldAcks<number> {
+  /** `written`: told of every ACK frame written (`keepalive`: sequence 0). */
+  constructor(socket: Socket, written: (keepalive: boolean) => void) {
+    super((seq) => {
+      if (socket.destroyed || !socket.writable) return;
+      socket.write(ackFrame(seq));
+      written(seq === 0);
+    });
+  }
+
+  /** A window frame: ACKs held from now on are the new window's. */
+  window(): void {
+    this.nextGroup();
+  }
+
+  keepalive(): void {
+    this.write(0);
+  }
 }
 
 const HEADER = 0;

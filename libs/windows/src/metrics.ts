@@ -1,18 +1,14 @@
+import { type ListenerMetricFamily, ListenerMetrics, type ListenerRef } from '@siem/net';
 import { type Counter, counter } from '@siem/observability';
-import { type ListenerMetricFamily, ListenerMetrics } from '@siem/syslog';
 
 /**
- * The metrics of the windows_events listener, labelled by its adapter name — the syslog listeners'
- * mechanism (`ListenerMetrics`) under `siem_windows_*`, plus the protocol each connection speaks and
- * the Lumberjack ACKs. The same numbers feed `status().counters`.
+ * The metrics of the windows_events listener: every listener's (`ListenerMetrics`: the component
+ * vocabulary, and the family's own under `siem_windows_*`), plus the protocol each connection speaks
+ * and the Lumberjack ACKs. The same numbers feed `status().counters`.
  */
 const windowsFamily: ListenerMetricFamily = {
   prefix: 'siem_windows',
   help: {
-    received: 'Events received (JSON lines, Lumberjack JSON frames).',
-    bytes: 'Event bytes received.',
-    parseErrors: 'Events that are not a JSON object (kept whole, marked parse_error), by reason.',
-    discarded: 'Events not passed on, by reason (empty, or the buffer reject reason).',
     active: 'Open connections.',
     paused:
       'Time the listener held its sockets paused (and Lumberjack ACKs back) because the buffer asked it to.',
@@ -26,8 +22,8 @@ export class WindowsMetrics extends ListenerMetrics {
   readonly #protocol: Counter<'listener' | 'protocol'>;
   readonly #acksCounter: Counter<'listener' | 'kind'>;
 
-  constructor(listener: string) {
-    super(listener, windowsFamily);
+  constructor(ref: ListenerRef) {
+    super(ref, windowsFamily);
     this.#protocol = counter({
       name: 'siem_windows_protocol_connections_total',
       help: 'Connections by the protocol they turned out to speak (ndjson, lumberjack).',

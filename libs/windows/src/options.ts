@@ -1,5 +1,5 @@
 import { Host, Port, Section, type Static, Type } from '@siem/config';
-import { connectionOptions, msOption, reusePortOption, tlsServerOptions } from '@siem/syslog';
+import { connectionOptions, msOption, reusePortOption, tlsServerOptions } from '@siem/net';
 
 const lumberjack = Section(
   {

@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
 import { type BufferRecord, RawEventEncoder, type SourceContext, type TlsIdentity } from '@siem/core';
-import { type FrameError, type StreamConnection, StreamFramer, StreamListener } from '@siem/syslog';
+import { type FrameError, type StreamConnection, StreamFramer, StreamListener } from '@siem/net';
 import { WindowsEventBuilder } from './event-builder.js';
-import { ackFrame, LJ_VERSION, LumberjackDecoder, type LumberjackError } from './lumberjack.js';
+import { LJ_VERSION, LumberjackAck, LumberjackDecoder, type LumberjackError } from './lumberjack.js';
 import { WindowsMetrics } from './metrics.js';
 import type { WindowsEventsOptions } from './options.js';
 
@@ -30,13 +30,11 @@ interface Connection extends StreamConnection<WindowsCloseReason> {
   batch: BufferRecord[];
   receivedAt: number;
   // Lumberjack: the current window, the sequence number to ACK once the batch is taken, and the
-  // ACKs held back while the buffer asks the listener to pause (one per window, in order).
+  // connection's ACK hook (it holds one ACK per window, in order, while the buffer asks to pause).
   window: number;
   inWindow: number;
-  windowNo: number;
   toAck: number | null;
-  held: number[];
-  heldWindowNo: number;
+  ack: LumberjackAck | null;
   /** The socket waits while a compressed frame is inflated (resumed by the decoder's idle). */
   inflating: boolean;
 }
@@ -48,16 +46,17 @@ interface Connection extends StreamConnection<WindowsCloseReason> {
  * never starts with '2', and a Lumberjack stream always does.
  *
  * NDJSON (NXLog om_tcp/om_ssl + to_json(), Fluent Bit tcp json_lines, OpenWEC): one event per line,
- * framed by syslog's StreamFramer (LF, CR LF). The events of one socket read are offered as one batch.
+ * framed by @siem/net's StreamFramer (LF, CR LF). The events of one socket read are offered as one batch.
  *
  * Lumberjack v2 (Winlogbeat output.logstash): window, JSON and compressed frames. The events of a read
  * (and every completed window) are offered as one batch, and the ACK with the sequence number of the
- * last event is written only after the intake took them ('ok' or 'pause'). The previous window is
+ * last event is written only after the intake took them ('ok' or 'pause'): `LumberjackAck`, the
+ * connection's ACK hook (@siem/net's `StreamAck`), offered through `offerAcked`. The previous window is
  * always ACKed in full before any event of the next one (a pipelining writer waits for its windows in
  * order). A `rejected` batch is not ACKed: the connection is closed and the writer sends the window
  * again, so nothing is lost and the rejection is counted.
  *
- * Server, TLS, connection limits and pausing are syslog's stream listener's (`StreamListener`).
+ * Server, TLS, connection limits and pausing are @siem/net's stream listener's (`StreamListener`).
  *
  * Backpressure: on `pause` every socket is paused (new ones start paused) and the ACKs not yet written
  * are held until the intake's resume callback, so a Lumberjack writer stops at its window; meanwhile an
@@ -85,7 +84,7 @@ export class WindowsEventsSource extends StreamListener<WindowsCloseReason, Conn
       options,
       options.tls.enabled ? { options: options.tls, keyPrefix: 'tls.' } : null,
       context,
-      new WindowsMetrics(name),
+      new WindowsMetrics({ id: name, type: 'windows_events' }),
     );
     this.#o = options;
     // closing lets the last ACKs written reach the shipper before the socket is destroyed
@@ -124,10 +123,8 @@ export class WindowsEventsSource extends StreamListener<WindowsCloseReason, Conn
       closeReason: null,
       window: 0,
       inWindow: 0,
-      windowNo: 0,
       toAck: null,
-      held: [],
-      heldWindowNo: -1,
+      ack: null,
       inflating: false,
     };
     if (this.#o.protocol !== 'auto') this.#begin(conn, this.#o.protocol);
@@ -158,6 +155,8 @@ export class WindowsEventsSource extends StreamListener<WindowsCloseReason, Conn
       );
       return;
     }
+    conn.ack = new LumberjackAck(conn.socket, (keepalive) => this.metrics.ack(keepalive));
+    const ack = conn.ack;
     conn.decoder = new LumberjackDecoder(
       {
         maxFrameBytes: o.max_frame_bytes,
@@ -171,7 +170,7 @@ export class WindowsEventsSource extends StreamListener<WindowsCloseReason, Conn
           if (conn.toAck !== null || conn.batch.length > 0) this.#flushLumberjack(conn);
           conn.window = size;
           conn.inWindow = 0;
-          conn.windowNo++;
+          ack.window();
         },
         event: (seq, payload) => {
           builder.add(conn.batch, encoder, conn.peer, payload, payload.length, conn.receivedAt);
@@ -181,7 +180,7 @@ export class WindowsEventsSource extends StreamListener<WindowsCloseReason, Conn
         // what was read before the error is passed on and ACKed, then the connection closes
         error: (reason) => {
           this.#flushLumberjack(conn);
-          this.close(conn, reason);
+          this.protocolError(conn, reason);
         },
         idle: () => {
           this.#flushLumberjack(conn);
@@ -201,7 +200,7 @@ export class WindowsEventsSource extends StreamListener<WindowsCloseReason, Conn
     if (conn.protocol === 'ndjson') {
       const err = conn.framer!.push(chunk);
       this.#deliverNdjson(conn);
-      if (err !== null) this.close(conn, err);
+      if (err !== null) this.protocolError(conn, err);
       return;
     }
     const decoder = conn.decoder!;
@@ -227,10 +226,9 @@ export class WindowsEventsSource extends StreamListener<WindowsCloseReason, Conn
     }
   }
 
-  /** What was read is passed on, and ACKed: the buffer keeps what it took across a restart. */
+  /** What was read is passed on (and ACKed by the stream listener: the buffer keeps it across a restart). */
   protected drain(conn: Connection): void {
     this.#passOn(conn);
-    this.#writeHeld(conn);
   }
 
   /** Passes on what an open connection read (a Lumberjack batch is ACKed, or its ACK held). */
@@ -255,37 +253,14 @@ export class WindowsEventsSource extends StreamListener<WindowsCloseReason, Conn
     if (conn.closeReason !== null) return;
     const records = conn.batch;
     if (records.length > 0) conn.batch = [];
-    if (this.offer(records) === 'rejected') {
-      // not taken: no ACK, so the writer sends these events again on its next connection (what was
-      // taken before, and held back by a pause, is ACKed first)
-      conn.toAck = null;
-      conn.decoder!.abort();
-      this.#writeHeld(conn);
-      this.close(conn, 'buffer_rejected');
-      return;
-    }
     const seq = conn.toAck;
-    if (seq === null) return;
     conn.toAck = null;
-    if (!this.paused) {
-      this.#writeAck(conn, seq);
-      return;
+    if (this.offerAcked(conn.ack!, records, seq) === 'rejected') {
+      // not taken: no ACK, so the writer sends these events again on its next connection (what was
+      // taken before, and held back by a pause, was ACKed first)
+      conn.decoder!.abort();
+      this.close(conn, 'buffer_rejected');
     }
-    if (conn.held.length > 0 && conn.heldWindowNo === conn.windowNo) conn.held[conn.held.length - 1] = seq;
-    else conn.held.push(seq);
-    conn.heldWindowNo = conn.windowNo;
-  }
-
-  #writeAck(conn: Connection, seq: number): void {
-    if (conn.socket.destroyed || !conn.socket.writable) return;
-    conn.socket.write(ackFrame(seq));
-    this.metrics.ack(seq === 0);
-  }
-
-  #writeHeld(conn: Connection): void {
-    const held = conn.held;
-    conn.held = [];
-    for (const seq of held) this.#writeAck(conn, seq);
   }
 
   /** Closes one connection: stops reading, lets written ACKs drain, destroys it after a grace period. */
@@ -306,7 +281,7 @@ export class WindowsEventsSource extends StreamListener<WindowsCloseReason, Conn
   #keepalive(): void {
     for (const c of this.connections) {
       if (c.protocol !== 'lumberjack' || c.closeReason !== null) continue;
-      if (c.held.length > 0 || c.inWindow < c.window || c.decoder!.midFrame) this.#writeAck(c, 0);
+      if (c.ack!.holding || c.inWindow < c.window || c.decoder!.midFrame) c.ack!.keepalive();
     }
   }
 
@@ -315,8 +290,8 @@ export class WindowsEventsSource extends StreamListener<WindowsCloseReason, Conn
     this.#keepaliveTimer = null;
   }
 
+  /** Its held ACKs were written (by the stream listener); a connection still inflating stays paused. */
   protected override resumeConnection(conn: Connection): void {
-    this.#writeHeld(conn);
     if (!conn.inflating) super.resumeConnection(conn);
   }
 }

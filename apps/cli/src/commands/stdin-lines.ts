@@ -1,5 +1,5 @@
 import { readSync } from 'node:fs';
-import { utf8Boundary } from '@siem/syslog/json-lines';
+import { utf8Boundary } from '@siem/core';
 
 const LF = 0x0a;
 const CR = 0x0d;

@@ -7,8 +7,9 @@ import {
   type SourceContext,
   type TlsIdentity,
 } from '@siem/core';
+import type { StreamAck } from './ack.js';
 import { Listener, listenUrl, normalizePeer } from './listener.js';
-import type { ListenerMetrics } from './metrics.js';
+import type { ListenerMetrics } from './listener-metrics.js';
 import type { ConnectionOptions, TlsServerOptions } from './options.js';
 import { pendingBytesBudget } from './pending-bytes.js';
 import { clientIdentity, TlsMaterial } from './tls-material.js';
@@ -39,6 +40,8 @@ export interface StreamConnection<R extends string = StreamCloseReason> {
   closeReason: R | StreamCloseReason | null;
   /** The connection's framer, if it has one: its pending bytes count against the memory budget. */
   framer?: { readonly pendingBytes: number } | null;
+  /** The connection's ACK hook, if its protocol acknowledges: released on resume and before closing. */
+  ack?: StreamAck<unknown> | null;
 }
 
 /**
@@ -51,7 +54,10 @@ export interface StreamConnection<R extends string = StreamCloseReason> {
  * reasons for closing a connection.
  *
  * Backpressure: when the intake answers `pause` to an offer, every socket of the listener is paused
- * (new ones start paused) until the intake's resume callback; the paused time is counted.
+ * (new ones start paused) until the intake's resume callback; the paused time is counted. A protocol
+ * that acknowledges (`StreamConnection.ack`, see `ack.ts`) offers through `offerAcked`: its ACKs are
+ * held during the pause and released, before the socket resumes, when it ends — and before a
+ * connection closes at stop.
  *
  * Fair turns: a connection reads one chunk per turn of the event loop. After a chunk it is paused and
  * resumed in the check phase of the same turn, with every other connection that read one. Without this,
@@ -364,11 +370,29 @@ export abstract class StreamListener<
   }
 
   /**
+   * Offers a batch of a connection that acknowledges, then acknowledges `position` (null: nothing new
+   * to acknowledge) through `ack` — at once, or held while the listener is paused. On `rejected`
+   * nothing of the batch is acknowledged and what was held is released; the caller closes the
+   * connection, so the peer sends the batch again.
+   */
+  protected offerAcked<P>(ack: StreamAck<P>, records: BufferRecord[], position: P | null): OfferResult {
+    const r = this.offer(records);
+    if (r === 'rejected') ack.release();
+    else if (position !== null) ack.taken(position, this.#paused);
+    return r;
+  }
+
+  /**
    * Closes one connection for a reason (counted when it is gone): destroyed at once, or — with
    * `closeGraceMs` — ended, so what was written to it drains, and destroyed after the grace period.
    */
   protected close(conn: C, reason: R | StreamCloseReason): void {
-    if (conn.closeReason === null) conn.closeReason = reason;
+    if (conn.closeReason === null) {
+      conn.closeReason = reason;
+      // The frame being read goes with the connection: one event discarded by a configured limit
+      // (the memory budget), so intentional, as a rate limit is.
+      if (reason === 'memory_budget') this.metrics.discard(reason, true);
+    }
     if (reason !== 'shutdown') {
       this.log.warn(`close:${reason}`, { peer: conn.peer, reason }, `closing ${this.label} connection`);
     }
@@ -383,13 +407,22 @@ export abstract class StreamListener<
     setTimeout(() => s.destroy(), this.closeGraceMs).unref();
   }
 
+  /**
+   * The connection's bytes cannot be read on (a lying octet count, a frame over max_frame_bytes, a
+   * broken Lumberjack stream): counted as an error of the receiving stage, the connection closed.
+   */
+  protected protocolError(conn: C, reason: R | StreamCloseReason): void {
+    if (conn.closeReason === null) this.metrics.component.error(reason, 'receiving');
+    this.close(conn, reason);
+  }
+
   /** The listener paused its sockets (the buffer asked it to). */
   protected onPause(): void {}
 
   /** The pause ended (resumed or stopped). */
   protected onPauseEnd(): void {}
 
-  /** Resumes one connection after a pause. */
+  /** Resumes one connection after a pause (its held ACKs are released before). */
   protected resumeConnection(conn: C): void {
     conn.socket.resume();
   }
@@ -422,7 +455,10 @@ export abstract class StreamListener<
     if (!this.#paused) return;
     const ms = this.#endPause();
     this.logger.info({ pausedMs: ms }, `buffer resumed: ${this.label} sockets resumed`);
-    for (const c of this.connections) this.resumeConnection(c);
+    for (const c of this.connections) {
+      c.ack?.release();
+      this.resumeConnection(c);
+    }
   }
 
   async stop(): Promise<void> {
@@ -446,6 +482,8 @@ export abstract class StreamListener<
       // #read like any 'data' event. Then what was read is passed on, not lost.
       while (!conn.socket.destroyed && conn.socket.read() !== null);
       this.drain(conn);
+      // what the buffer took is acknowledged: it keeps it across the restart
+      conn.ack?.release();
       this.close(conn, 'shutdown');
     }
     if (this.#paused) this.#endPause();

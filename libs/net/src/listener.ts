@@ -11,24 +11,7 @@ import {
   type SourceStatus,
 } from '@siem/core';
 import { type Logger, RateLimitedLog } from '@siem/observability';
-import { EventBuilder } from './event-builder.js';
-import type { ListenerMetrics } from './metrics.js';
-import type { SyslogRateLimitOptions } from './options.js';
-import type { SyslogFormat } from './parser.js';
-import { SourceRateLimiter } from './rate-limit.js';
-import { zoneClock } from './timezone.js';
-
-/** The options every syslog listener has (a subset of each listener's schema). */
-export interface CommonListenerOptions {
-  host: string;
-  port: number;
-  max_message_bytes: number;
-  default_timezone: string;
-  format: SyslogFormat;
-  tenant?: string;
-  reuse_port: boolean;
-  rate_limit: SyslogRateLimitOptions;
-}
+import type { ListenerMetrics } from './listener-metrics.js';
 
 /** SO_REUSEPORT through `reusePort` in net and dgram: Node.js 22.12+ (and 23.1+). */
 export const reusePortSupported = (() => {
@@ -140,7 +123,8 @@ export abstract class Listener<M extends ListenerMetrics = ListenerMetrics> impl
     const r = this.intake.offer(records);
     if (r === 'rejected') {
       const reason = this.intake.rejectReason || 'rejected';
-      this.metrics.discard(reason, records.length);
+      // the intake failed to take them: not a policy drop
+      this.metrics.discard(reason, false, records.length);
       this.log.warn(
         `rejected:${reason}`,
         { reason, events: records.length },
@@ -149,34 +133,4 @@ export abstract class Listener<M extends ListenerMetrics = ListenerMetrics> impl
     }
     return r;
   }
-}
-
-/** The syslog listeners' event builder: size and rate limits, header parse, marks, encoding. */
-export function syslogEventBuilder(
-  options: CommonListenerOptions,
-  context: SourceContext,
-  tenant: string,
-  metrics: ListenerMetrics,
-  log: RateLimitedLog,
-): EventBuilder {
-  zoneClock(options.default_timezone); // an unknown zone fails here, not on the first event
-  const rl = options.rate_limit;
-  return new EventBuilder(
-    {
-      maxMessageBytes: options.max_message_bytes,
-      defaultTimezone: options.default_timezone,
-      format: options.format,
-      keyBy: context.keyBy,
-      tenant,
-      rateLimit: rl.enabled
-        ? new SourceRateLimiter({
-            eventsPerSecond: rl.events_per_second,
-            burst: rl.burst,
-            maxSources: rl.max_sources,
-          })
-        : null,
-    },
-    metrics,
-    log,
-  );
 }
