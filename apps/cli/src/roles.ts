@@ -1,105 +1,19 @@
-import { join } from 'node:path';
-import type { EventBuffer } from '@siem/buffer';
+import { startAll } from '@siem/all';
 import { startGateway } from '@siem/gateway';
 import { startNormalizer } from '@siem/normalizer';
-import type { Logger } from '@siem/observability';
-import {
-  type AdapterControl,
-  type ApiServer,
-  createAdapterRegistry,
-  dataDir,
-  drainThenStop,
-  FileDeadLetters,
-  intakeRoutes,
-  type Lifecycle,
-  NormalizingSink,
-  openBuffer,
-  openStorage,
-  Pump,
-  type RootConfig,
-  serveApi,
-} from '@siem/runtime';
-import { startEmbeddedTimescale } from '@siem/storage';
+import type { RoleStarter } from '@siem/runtime';
 
-export const roles = ['gateway', 'normalizer', 'all'] as const;
-export type Role = (typeof roles)[number];
+export type { RoleView } from '@siem/runtime';
 
-/** What a started role shows of itself (for the start-up banner); null parts are not known. */
-export interface RoleView {
-  adapters: AdapterControl | null;
-  api: ApiServer | null;
-  /** The database the events go to; `embedded` when the process started it itself. */
-  database: { url: string; embedded: boolean } | null;
-}
+/** The roles `siem serve --role` runs; each is an app package with the same shape (RoleStarter). */
+const starters = {
+  gateway: startGateway,
+  normalizer: startNormalizer,
+  all: startAll,
+} as const satisfies Record<string, RoleStarter>;
 
-/**
- * The all role: adapters → buffer → normalizers → storage in one process, no Kafka; the embedded
- * TimescaleDB engine unless storage.database_url names a database. Dead letters go to
- * <data_dir>/dead-letters/*.ndjson.
- */
-export async function startAll(config: RootConfig, logger: Logger, lifecycle: Lifecycle): Promise<RoleView> {
-  let url = config.storage.database_url;
-  const embedded = url === null;
-  if (url === null) {
-    const dir = join(dataDir(config), 'timescaledb');
-    const db = await startEmbeddedTimescale({ dataDir: dir });
-    url = db.url;
-    logger.info({ database: db.url, dataDir: dir }, 'embedded TimescaleDB listening');
-    lifecycle.add('embedded-timescaledb', () => db.stop());
-  }
-  const storage = await openStorage(config, url, logger, lifecycle);
-  let buffer: EventBuffer | undefined;
-  const registry = createAdapterRegistry(config, () => buffer, logger);
-  const api = await serveApi(config, logger, lifecycle, {
-    readiness: [
-      { name: 'database', check: () => storage.writer.healthcheck() },
-      {
-        name: 'buffer',
-        check: async () => ({
-          ok: buffer?.stats().state === 'open',
-          detail: buffer?.stats().state ?? 'opening',
-        }),
-      },
-    ],
-    adapters: registry,
-    plugins: intakeRoutes,
-    database: { pool: storage.pool, schema: storage.settings.schema },
-  });
-  const sink = new NormalizingSink({
-    writer: storage.writer,
-    deadLetters: new FileDeadLetters(join(dataDir(config), 'dead-letters')),
-    onStored: (rows) => api?.publishStored(rows),
-    normalize: config.normalizer,
-    logger,
-  });
-  buffer = await openBuffer(config, logger, lifecycle);
-  const opened = buffer;
-  const pump = new Pump(opened, sink, {
-    maxBatch: config.normalizer.batch_max_records,
-    maxInFlight: config.normalizer.max_in_flight_batches,
-    logger,
-  });
-  lifecycle.add('pump', () => drainThenStop(opened, pump, config.shutdown.drain_ms, logger));
-  pump.start();
-  // Registered last, so it runs first at shutdown: adapters stop accepting before the buffer drains.
-  lifecycle.add('adapters', () => registry.stopAll());
-  await registry.startEnabled();
-  return { adapters: registry, api, database: { url, embedded } };
-}
+export type Role = keyof typeof starters;
+export const roles = Object.keys(starters) as Role[];
 
 /** Starts a role; every component it starts registers its shutdown on `lifecycle`, even on failure. */
-export function startRole(
-  role: Role,
-  config: RootConfig,
-  logger: Logger,
-  lifecycle: Lifecycle,
-): Promise<RoleView | undefined> {
-  switch (role) {
-    case 'gateway':
-      return startGateway(config, logger, lifecycle).then(() => undefined);
-    case 'normalizer':
-      return startNormalizer(config, logger, lifecycle).then(() => undefined);
-    case 'all':
-      return startAll(config, logger, lifecycle);
-  }
-}
+export const startRole = (role: Role, ...args: Parameters<RoleStarter>) => starters[role](...args);

@@ -10,6 +10,7 @@ import {
   type Lifecycle,
   openBuffer,
   Pump,
+  type RoleView,
   type RootConfig,
   serveApi,
 } from '@siem/runtime';
@@ -43,7 +44,11 @@ async function untilDone(
  * Shutdown order (reverse of registration): adapters stop accepting → the buffer keeps delivering up to
  * shutdown.drain_ms → the buffer writes the rest to disk → the producers flush and disconnect → API.
  */
-export async function startGateway(config: RootConfig, logger: Logger, lifecycle: Lifecycle): Promise<void> {
+export async function startGateway(
+  config: RootConfig,
+  logger: Logger,
+  lifecycle: Lifecycle,
+): Promise<RoleView> {
   assertLibrdkafkaFeatures();
   const producer = new KafkaProducerPool({ kafka: config.kafka, logger });
   const sink = new CircuitBreakerSink(producer, {
@@ -98,7 +103,7 @@ export async function startGateway(config: RootConfig, logger: Logger, lifecycle
   // Registered last, so it runs first at shutdown: adapters stop accepting before the buffer drains and
   // closes (an event read after the close would be rejected as 'closed').
   lifecycle.add('adapters', () => registry.stopAll());
-  await apiReady;
+  const api = await apiReady;
   await registry.startEnabled();
 
   // Kafka: connect, bootstrap topics, then deliver — in the background, so intake never waits for it.
@@ -119,4 +124,5 @@ export async function startGateway(config: RootConfig, logger: Logger, lifecycle
     connected = true;
     if (!lifecycle.stopping) pump.start();
   })();
+  return { adapters: registry, api, database: null };
 }

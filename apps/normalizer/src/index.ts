@@ -12,6 +12,7 @@ import {
   type Lifecycle,
   NormalizingSink,
   openStorage,
+  type RoleView,
   type RootConfig,
   serveApi,
 } from '@siem/runtime';
@@ -29,7 +30,7 @@ export async function startNormalizer(
   config: RootConfig,
   logger: Logger,
   lifecycle: Lifecycle,
-): Promise<void> {
+): Promise<RoleView> {
   assertLibrdkafkaFeatures();
   const url = config.storage.database_url;
   if (url === null) {
@@ -58,7 +59,7 @@ export async function startNormalizer(
       { name: 'database', check: () => storage.writer.healthcheck() },
       { name: 'kafka', check: () => producer.healthcheck() },
     ],
-    database: { pool: storage.pool, schema: storage.settings.schema },
+    database: { pool: storage.queryPool, schema: storage.settings.schema },
   });
   const sink = new NormalizingSink({
     writer: storage.writer,
@@ -96,4 +97,5 @@ export async function startNormalizer(
   });
   lifecycle.add('consumer', () => consumer.stop());
   await consumer.start();
+  return { adapters: null, api, database: { url, embedded: false } };
 }

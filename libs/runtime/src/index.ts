@@ -8,4 +8,5 @@ export * from './lifecycle.js';
 export * from './normalizing-sink.js';
 export * from './pipeline.js';
 export * from './pump.js';
+export * from './role.js';
 export * from './serve-api.js';
