@@ -189,7 +189,7 @@ beforeAll(async () => {
   );
   const udpOptions = { host: '127.0.0.1', port: 0, kernel_stats_interval_ms: 0, tenant: 'udp-tenant' };
   checkAgainst(syslogUdpOptionsSchema, udpOptions);
-  registry.register(syslogUdpAdapter, udpOptions);
+  registry.register('syslog_udp', syslogUdpAdapter, udpOptions);
   await registry.startEnabled();
 
   server = await createApiServer({

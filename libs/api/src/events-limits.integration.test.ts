@@ -35,12 +35,22 @@ const HUGE = Array.from({ length: 2 }, (_, j) =>
 const ESCAPED = Array.from({ length: 6 }, (_, j) =>
   event(7000 + j, { tenantId: 'escaped', raw: '\u0001'.repeat(20_000) }),
 );
+/** A text search's targets: one from an hour ago, one from the seeded past (2025). */
+const NEEDLES = [
+  event(8000, {
+    tenantId: 'text',
+    message: 'fresh needle',
+    time: new Date(Date.now() - 3_600_000).toISOString(),
+  }),
+  event(8001, { tenantId: 'text', message: 'old needle' }),
+];
 const keyOf = (e: { tenantId: string; eventId: string }) => `${e.tenantId}/${e.eventId}`;
 /** Newest first as the API orders (the seeded times are distinct, so time alone decides). */
 const newestFirst = (rows: NormalizedEvent[]) =>
   [...rows].sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0)).map(keyOf);
 
 const reader = testKey('reader', ['read']);
+const other = testKey('other', ['read']);
 
 type Page = {
   data: NormalizedEvent[];
@@ -70,13 +80,13 @@ beforeAll(async () => {
   pool = createPool({ url: db.url, size: 4 });
   writer = createEventWriter({ pool, schema: 'siem', chunkInterval: '1 day', logger: silentLogger });
   await writer.connect();
-  await writer.writeBatch([...SMALL, ...BULK, ...HUGE, ...ESCAPED]);
+  await writer.writeBatch([...SMALL, ...BULK, ...HUGE, ...ESCAPED, ...NEEDLES]);
   server = await createApiServer({
     options: apiOptions({
       port: 0,
-      keys: [reader.entry],
+      keys: [reader.entry, other.entry],
       rate_limit: { max: 100_000 },
-      query: { max_offset: MAX_OFFSET, max_page_bytes: PAGE_BYTES },
+      query: { max_offset: MAX_OFFSET, max_page_bytes: PAGE_BYTES, max_concurrent_per_key: 2 },
     }),
     logger: silentLogger,
     readiness: [],
@@ -286,5 +296,47 @@ describe('byte budget of a page', () => {
     expect(r.body.meta).toMatchObject({ total_count: 30, total_pages: 1 });
     const rest = await walkCursor('tenant=bulk&limit=100', r.body.next);
     expect([...r.body.data.map(keyOf), ...rest.keys]).toEqual(newestFirst(BULK));
+  });
+});
+
+describe('readers cannot starve the others', () => {
+  it('bounds a text search without from to query.text_search_hours and says so', async () => {
+    const before = Date.now();
+    const open = await get('/api/v1/events?q=needle&limit=10');
+    expect(open.status).toBe(200);
+    expect(open.body.data.map((e) => e.message)).toEqual(['fresh needle']);
+    const searchedFrom = Date.parse((open.body as Page & { searched_from: string }).searched_from);
+    expect(searchedFrom).toBeGreaterThanOrEqual(before - 24 * 3_600_000 - 1000);
+    expect(searchedFrom).toBeLessThanOrEqual(Date.now() - 24 * 3_600_000 + 1000);
+    const ranged = await get('/api/v1/events?q=needle&from=2025-01-01T00:00:00Z&limit=10');
+    expect(ranged.body.data.map((e) => e.message)).toEqual(['fresh needle', 'old needle']);
+    expect((ranged.body as Page & { searched_from: string | null }).searched_from).toBeNull();
+  });
+
+  it('answers 429 beyond query.max_concurrent_per_key running queries of one key, not of another', async () => {
+    // A real lock held on the events table keeps the API's queries running for as long as the test wants.
+    const lock = await pool.connect();
+    try {
+      await lock.query('begin; lock table siem.events in access exclusive mode');
+      const held = [get('/api/v1/events?tenant=acme&limit=1'), get('/api/v1/events/histogram?tenant=acme')];
+      await new Promise((r) => setTimeout(r, 300)); // both reach the database and wait on the lock
+      const third = await call<ErrorAnswer>(base, '/api/v1/events?tenant=acme&limit=1', {
+        token: reader.token,
+      });
+      expect(third.status).toBe(429);
+      expect(third.body.code).toBe('SIEM_ERR_RATE_LIMITED');
+      expect(third.body.message).toMatch(/max_concurrent_per_key/);
+      expect(third.headers.get('retry-after')).toBe('1');
+      // another key is not refused: it waits on the lock like the first two
+      const others = call(base, '/api/v1/events?tenant=acme&limit=1', { token: other.token });
+      await new Promise((r) => setTimeout(r, 300));
+      await lock.query('rollback');
+      const answers = await Promise.all([...held, others]);
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+      expect((await get('/api/v1/events?tenant=acme&limit=1')).status).toBe(200);
+    } finally {
+      await lock.query('rollback').catch(() => undefined);
+      lock.release();
+    }
   });
 });

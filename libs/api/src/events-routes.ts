@@ -56,6 +56,49 @@ function storageOrThrow(queries: EventQueries | null): EventQueries {
 
 const tags = ['events'];
 
+/**
+ * Queries each key (or client address, without keys) has running: beyond `max` a request answers 429
+ * at once instead of queueing for a connection that the other readers (and, on a shared engine, the
+ * writer) need.
+ */
+class QuerySlots {
+  readonly #running = new Map<string, number>();
+  constructor(readonly max: number) {}
+
+  async run<T>(req: FastifyRequest, fn: () => Promise<T>): Promise<T> {
+    const who =
+      req.principal?.id === undefined || req.principal.id === 'loopback'
+        ? `ip:${req.ip}`
+        : `key:${req.principal.id}`;
+    const n = this.#running.get(who) ?? 0;
+    if (n >= this.max) {
+      throw new SiemError(
+        'SIEM_ERR_RATE_LIMITED',
+        `${n} queries of this ${who.startsWith('key:') ? 'key' : 'client'} are running (api.query.max_concurrent_per_key): retry when one has answered`,
+      );
+    }
+    this.#running.set(who, n + 1);
+    try {
+      return await fn();
+    } finally {
+      const left = (this.#running.get(who) ?? 1) - 1;
+      if (left === 0) this.#running.delete(who);
+      else this.#running.set(who, left);
+    }
+  }
+}
+
+/** A text search without `from` covers the last `hours`: the filter the query runs with, and that start. */
+function boundedText(
+  filter: EventFilter,
+  hours: number,
+): { filter: EventFilter; searchedFrom: string | null } {
+  if (filter.text === null || filter.fromMs !== null) return { filter, searchedFrom: null };
+  const fromMs = (filter.toMs ?? Date.now()) - hours * 3_600_000;
+  const from = new Date(fromMs).toISOString();
+  return { filter: { ...filter, from, fromMs }, searchedFrom: from };
+}
+
 export function registerEventRoutes(
   app: FastifyInstance,
   deps: {
@@ -67,6 +110,7 @@ export function registerEventRoutes(
   },
 ): void {
   const { options, tail } = deps;
+  const slots = new QuerySlots(options.query.max_concurrent_per_key);
 
   app.get<{ Querystring: EventsQuery }>(
     '/api/v1/events',
@@ -128,6 +172,12 @@ export function registerEventRoutes(
                 enum: ['byte_budget', null],
                 description: 'byte_budget: the page stopped at query.max_page_bytes; follow next.',
               },
+              searched_from: {
+                type: ['string', 'null'],
+                description:
+                  'Set when q was given without from: the text search covered events from this time on ' +
+                  '(query.text_search_hours); give from to search further back.',
+              },
             },
           },
           ...errorResponses,
@@ -151,23 +201,42 @@ export function registerEventRoutes(
       const filter = parsed.filter;
       const tenants = readableTenants(principalOf(req), filter.tenants);
       const limit = paging?.perPage ?? q.limit ?? options.query.default_limit;
-      const page = await storageOrThrow(deps.queries).page({
-        filter,
-        tenants,
-        after,
-        limit,
-        offset: paging === null ? 0 : (paging.page - 1) * paging.perPage,
-        maxBytes: options.query.max_page_bytes - PAGE_ENVELOPE_BYTES,
-        // page mode counts every page, up to the deepest offset it may reach
-        countLimit: paging === null ? options.query.count_limit : options.query.max_offset,
-        countTimeoutMs: options.query.count_timeout_ms,
-      });
+      // the cursor is bound to the filter as asked; the bounded one moves with the clock
+      const bounded = boundedText(filter, options.query.text_search_hours);
+      const queries = storageOrThrow(deps.queries);
+      const page = await slots.run(req, () =>
+        queries.page({
+          filter: bounded.filter,
+          tenants,
+          after,
+          limit,
+          offset: paging === null ? 0 : (paging.page - 1) * paging.perPage,
+          maxBytes: options.query.max_page_bytes - PAGE_ENVELOPE_BYTES,
+          // page mode counts every page, up to the deepest offset it may reach
+          countLimit: paging === null ? options.query.count_limit : options.query.max_offset,
+          countTimeoutMs: options.query.count_timeout_ms,
+        }),
+      );
       const next = page.next === null ? null : encodeCursor(page.next, filterFingerprint(filter));
       const truncated = page.truncatedByBytes ? 'byte_budget' : null;
+      const searched_from = bounded.searchedFrom;
       if (paging === null) {
-        return { data: page.events, next, total: page.total, total_exact: page.totalExact, truncated };
+        return {
+          data: page.events,
+          next,
+          total: page.total,
+          total_exact: page.totalExact,
+          truncated,
+          searched_from,
+        };
       }
-      return { data: page.events, meta: pageMeta(paging, page.total, page.totalExact), next, truncated };
+      return {
+        data: page.events,
+        meta: pageMeta(paging, page.total, page.totalExact),
+        next,
+        truncated,
+        searched_from,
+      };
     },
   );
 
@@ -244,13 +313,10 @@ export function registerEventRoutes(
         ]);
       }
       const tenants = readableTenants(principalOf(req), filter.tenants);
-      const h = await storageOrThrow(deps.queries).histogram({
-        filter,
-        tenants,
-        fromMs,
-        toMs,
-        intervalMs: intervalMs!,
-      });
+      const queries = storageOrThrow(deps.queries);
+      const h = await slots.run(req, () =>
+        queries.histogram({ filter, tenants, fromMs, toMs, intervalMs: intervalMs! }),
+      );
       return {
         interval,
         from: new Date(fromMs).toISOString(),

@@ -148,6 +148,20 @@ export const apiOptionsSchema = Section(
             'page × per_page may not exceed this (deeper offsets cost more with each page: walk them with the ' +
             'cursor); page-mode totals are counted up to it.',
         }),
+        text_search_hours: Type.Integer({
+          minimum: 1,
+          default: 24,
+          description:
+            'A text search (q) without from covers the last this many hours (the answer says so in searched_from): ' +
+            'matching text scans rows, so an open-ended one would read every stored event. Give from to reach further.',
+        }),
+        max_concurrent_per_key: Type.Integer({
+          minimum: 1,
+          default: 4,
+          description:
+            'Events queries and histograms one key (one client address without keys) may run at once; more answer ' +
+            '429 with Retry-After, so that one reader cannot take every query connection from the others.',
+        }),
         max_buckets: Type.Integer({
           minimum: 10,
           default: 10_000,

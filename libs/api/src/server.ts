@@ -186,6 +186,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     const body = toHttpError(err);
     if (body.statusCode >= 500) req.log.error({ err, route: req.routeOptions.url }, 'request failed');
     if (body.statusCode === 401) reply.header('www-authenticate', 'Bearer');
+    if (body.statusCode === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
     reply.code(body.statusCode).send(body);
   });
   app.setNotFoundHandler((req, reply) => {

@@ -16,7 +16,20 @@ export const storageOptionsSchema = Section(
         'PostgreSQL/TimescaleDB connection URL. When null, the all role starts the embedded TimescaleDB engine ' +
         'under <data_dir>/timescaledb.',
     }),
-    pool_size: Type.Integer({ minimum: 1, maximum: 200, default: 8, description: 'Database connections.' }),
+    pool_size: Type.Integer({
+      minimum: 1,
+      maximum: 200,
+      default: 8,
+      description: 'Database connections of the writer, the tier job and migrations.',
+    }),
+    query_pool_size: Type.Integer({
+      minimum: 1,
+      maximum: 100,
+      default: 4,
+      description:
+        "Database connections of the query API, apart from the writer's: readers wait for each other, never " +
+        'for the writer, and the writer never waits behind them.',
+    }),
     schema: Type.String({
       pattern: '^[a-z_][a-z0-9_]{0,62}$',
       default: 'siem',

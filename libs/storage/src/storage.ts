@@ -10,6 +10,8 @@ import { EventWriter } from './writer.js';
 export interface Storage {
   readonly settings: StorageSettings;
   readonly pool: Pool;
+  /** The query API's own connections (storage.query_pool_size), apart from the writer's. */
+  readonly queryPool: Pool;
   /** The sink for normalized events. */
   readonly writer: EventWriter;
   /** The tier job on its schedule (started by `start`, when storage.tiers.enabled). */
@@ -19,13 +21,14 @@ export interface Storage {
   tierStatus(): Promise<TierStatus>;
   /** Migrates when storage.auto_migrate, connects the writer, starts the tier schedule. */
   start(): Promise<void>;
-  /** Stops the schedule, closes the writer, ends the pool. */
+  /** Stops the schedule, closes the writer, ends the pools. */
   close(): Promise<void>;
 }
 
 /**
  * Everything a role needs from storage, from the `storage` configuration section: one pool shared by
- * the writer, the tier job and migrations. `url` is storage.database_url, or the embedded engine's URL
+ * the writer, the tier job and migrations, and a small one of the query API's own (8 heavy queries on
+ * the shared pool used to delay ingestion by minutes). `url` is storage.database_url, or the embedded engine's URL
  * when that is null; `dataDir` is the root data_dir (the archive defaults to <data_dir>/archive).
  */
 export function createStorage(
@@ -35,6 +38,12 @@ export function createStorage(
   const settings = storageSettings(options, context.dataDir);
   const logger = context.logger.child({ component: 'storage' });
   const pool = createPool({ url: context.url, size: options.pool_size, applicationName: 'siem', logger });
+  const queryPool = createPool({
+    url: context.url,
+    size: options.query_pool_size,
+    applicationName: 'siem-api',
+    logger,
+  });
   const writer = new EventWriter({
     pool,
     schema: settings.schema,
@@ -51,6 +60,7 @@ export function createStorage(
   return {
     settings,
     pool,
+    queryPool,
     writer,
     tiers,
     migrate: () => migrate(pool, { ...settings, logger }),
@@ -64,7 +74,7 @@ export function createStorage(
     async close() {
       await tiers.stop();
       await writer.close();
-      await pool.end();
+      await Promise.all([pool.end(), queryPool.end()]);
     },
   };
 }
