@@ -46,6 +46,11 @@ export const errorCatalogue = {
   SIEM_ERR_DB_WRITE: { summary: 'the database rejected a write', retriable: true, fatal: false },
   SIEM_ERR_DB_MIGRATION: { summary: 'a database migration failed', retriable: false, fatal: true },
   SIEM_ERR_DB_QUERY: { summary: 'a database query failed', retriable: true, fatal: false },
+  SIEM_ERR_ARCHIVE_INVALID: {
+    summary: 'an archive file does not match its manifest',
+    retriable: false,
+    fatal: false,
+  },
   SIEM_ERR_RAW_EVENT_INVALID: {
     summary: 'a record is not a valid raw event',
     retriable: false,

@@ -1,21 +1,20 @@
 import { createHash } from 'node:crypto';
 import {
-  createReadStream,
   createWriteStream,
   existsSync,
   mkdirSync,
   readFileSync,
   renameSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
-import type { NormalizedEvent } from '@siem/core';
+import { type NormalizedEvent, SiemError } from '@siem/core';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { CompressStream, DecompressStream } from 'zstd-napi';
@@ -218,46 +217,159 @@ export async function exportRange(client: pg.ClientBase, o: ExportOptions): Prom
   return entry;
 }
 
-/** The events of an archive file, in file order. */
-export async function* readArchive(file: string): AsyncGenerator<NormalizedEvent> {
-  const input = createReadStream(file).pipe(new DecompressStream());
-  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+/** The events of a zstd JSON-lines stream, in file order. */
+async function* eventsOf(compressed: Readable): AsyncGenerator<NormalizedEvent> {
+  const lines = createInterface({
+    input: compressed.pipe(new DecompressStream()),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
   for await (const line of lines) {
     if (line.length === 0) continue;
     yield eventFromRow(JSON.parse(line) as Record<string, unknown>);
   }
 }
 
-/** Checks an archive file against its manifest entry (size and SHA-256). */
-export function verifyArchiveFile(file: string): { ok: boolean; detail?: string } {
-  const manifest = readManifest(dirname(file));
-  const entry = manifest?.files.find((f) => f.file === basename(file));
-  if (entry === undefined) return { ok: false, detail: 'not in the manifest' };
-  const size = statSync(file).size;
-  if (size !== entry.bytes) return { ok: false, detail: `size ${size}, manifest says ${entry.bytes}` };
-  const sum = createHash('sha256').update(readFileSync(file)).digest('hex');
-  return sum === entry.sha256 ? { ok: true } : { ok: false, detail: 'SHA-256 differs from the manifest' };
+/** Why an archive file fails its check (stable: logs, error details and tests read it). */
+export type ArchiveProblem =
+  | 'no_manifest'
+  | 'manifest_unreadable'
+  | 'not_in_manifest'
+  | 'size_mismatch'
+  | 'sha256_mismatch'
+  | 'rows_mismatch'
+  | 'undecodable';
+
+export type ArchiveCheck =
+  | { ok: true; entry: ArchiveEntry }
+  | { ok: false; problem: ArchiveProblem; detail: string };
+
+/** Counts the rows (newlines) of decompressed JSON lines: `row_to_json` escapes every newline in a value. */
+class LineCount extends Writable {
+  rows = 0;
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) this.rows++;
+    done();
+  }
+}
+
+/**
+ * The bytes of an open file from its start, read by position. Not `handle.createReadStream`: a stream
+ * that is destroyed (a pipeline that fails) closes the handle, and the handle is needed again.
+ */
+async function* bytesOf(handle: FileHandle): AsyncGenerator<Buffer> {
+  for (let at = 0; ; ) {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, at);
+    if (bytesRead === 0) return;
+    yield buf.subarray(0, bytesRead);
+    at += bytesRead;
+  }
+}
+
+async function sha256Of(handle: FileHandle): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of bytesOf(handle)) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+/**
+ * Checks an open archive file against its entry in the manifest.json beside it: listed, same size,
+ * same SHA-256, and it decompresses to the listed number of rows. One read of the file feeds both the
+ * hash and the decompression.
+ */
+async function checkArchive(file: string, handle: FileHandle): Promise<ArchiveCheck> {
+  let manifest: ArchiveManifest | null;
+  try {
+    manifest = readManifest(dirname(file));
+  } catch (err) {
+    return { ok: false, problem: 'manifest_unreadable', detail: (err as Error).message };
+  }
+  if (manifest === null) {
+    return { ok: false, problem: 'no_manifest', detail: 'no manifest.json beside it' };
+  }
+  const entry = Array.isArray(manifest.files)
+    ? manifest.files.find((f) => f.file === basename(file))
+    : undefined;
+  if (entry === undefined) return { ok: false, problem: 'not_in_manifest', detail: 'not in the manifest' };
+  const size = (await handle.stat()).size;
+  if (size !== entry.bytes) {
+    return { ok: false, problem: 'size_mismatch', detail: `${size} bytes, the manifest says ${entry.bytes}` };
+  }
+  const digest = new Sha256Count();
+  const lines = new LineCount();
+  try {
+    await pipeline(
+      Readable.from(bytesOf(handle), { objectMode: false }),
+      digest,
+      new DecompressStream(),
+      lines,
+    );
+  } catch (err) {
+    // The stream stopped early, so the digest covers part of the file: hash all of it to tell altered
+    // bytes (the likely case) from a file that matches its manifest but does not decode.
+    const whole = await sha256Of(handle);
+    if (whole !== entry.sha256) {
+      return { ok: false, problem: 'sha256_mismatch', detail: 'SHA-256 differs from the manifest' };
+    }
+    return { ok: false, problem: 'undecodable', detail: (err as Error).message };
+  }
+  if (digest.hash.digest('hex') !== entry.sha256) {
+    return { ok: false, problem: 'sha256_mismatch', detail: 'SHA-256 differs from the manifest' };
+  }
+  if (lines.rows !== entry.rows) {
+    return {
+      ok: false,
+      problem: 'rows_mismatch',
+      detail: `${lines.rows} rows, the manifest says ${entry.rows}`,
+    };
+  }
+  return { ok: true, entry };
+}
+
+/** Checks an archive file against its manifest entry (size, SHA-256 and row count). */
+export async function verifyArchiveFile(file: string): Promise<ArchiveCheck> {
+  const handle = await open(file, 'r');
+  try {
+    return await checkArchive(file, handle);
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
  * Re-imports an archive file through a sink (the event writer: idempotent, so importing a file twice,
  * or one whose rows are still in the table, stores each event once). Returns the number of events read.
+ * The file is checked against its manifest first and refused, with nothing written, when it does not
+ * match (`SIEM_ERR_ARCHIVE_INVALID`, the problem in `details`): a truncated or altered archive would
+ * otherwise restore part of a range, or rows that were never exported. Both passes read through one
+ * open handle, so a file swapped under the same name between them is not the one read.
  */
 export async function importArchive(
   file: string,
   sink: { writeBatch(batch: NormalizedEvent[]): Promise<void> },
   batchSize = 5_000,
 ): Promise<number> {
-  let batch: NormalizedEvent[] = [];
-  let n = 0;
-  for await (const e of readArchive(file)) {
-    batch.push(e);
-    n++;
-    if (batch.length >= batchSize) {
-      await sink.writeBatch(batch);
-      batch = [];
+  const handle = await open(file, 'r');
+  try {
+    const check = await checkArchive(file, handle);
+    if (!check.ok) {
+      throw new SiemError('SIEM_ERR_ARCHIVE_INVALID', `${file}: ${check.detail}; nothing restored`, {
+        details: { file, problem: check.problem },
+      });
     }
+    let batch: NormalizedEvent[] = [];
+    let n = 0;
+    for await (const e of eventsOf(Readable.from(bytesOf(handle), { objectMode: false }))) {
+      batch.push(e);
+      n++;
+      if (batch.length >= batchSize) {
+        await sink.writeBatch(batch);
+        batch = [];
+      }
+    }
+    if (batch.length > 0) await sink.writeBatch(batch);
+    return n;
+  } finally {
+    await handle.close();
   }
-  if (batch.length > 0) await sink.writeBatch(batch);
-  return n;
 }

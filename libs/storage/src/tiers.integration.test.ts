@@ -1,9 +1,27 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  copyFileSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { NormalizedEvent } from '@siem/core';
 import { stackUrls } from '@siem/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { archiveFolder, importArchive, readManifest, verifyArchiveFile } from './archive.js';
+import {
+  type ArchiveManifest,
+  type ArchiveProblem,
+  archiveFolder,
+  importArchive,
+  readManifest,
+  verifyArchiveFile,
+} from './archive.js';
 import { migrate } from './migrate.js';
 import { createPool, type Pool } from './pool.js';
 import { type SampleOptions, sampleBatch, sampleEvents } from './sample-events.js';
@@ -77,6 +95,7 @@ function tierScenario(engine: Engine, target: () => { url: string; schema: strin
   afterAll(async () => {
     await dropSchema(target().url, schema);
     await dropSchema(target().url, `${schema}_restore`);
+    await dropSchema(target().url, `${schema}_refused`);
     await pool?.end();
     await tablespace?.drop();
     rmSync(archiveDir, { recursive: true, force: true });
@@ -164,12 +183,105 @@ function tierScenario(engine: Engine, target: () => { url: string; schema: strin
     await migrate(pool, { ...settings, schema: `${schema}_restore` });
     const writer = new EventWriter({ pool, schema: `${schema}_restore`, chunkInterval: '1 day' });
     for (const f of manifest.files) {
-      expect(verifyArchiveFile(join(folder, f.file))).toEqual({ ok: true });
+      expect(await verifyArchiveFile(join(folder, f.file))).toEqual({ ok: true, entry: f });
       expect(await importArchive(join(folder, f.file), writer)).toBe(f.rows);
     }
     await importArchive(join(folder, manifest.files[0]!.file), writer); // a second import adds nothing
     await writer.close();
     expect(await rowsJson(`${schema}_restore`)).toEqual(frozenRows);
+  });
+
+  it('refuses a truncated, altered or unlisted archive file and restores nothing', async () => {
+    const folder = archiveFolder(archiveDir, schema);
+    const entry = readManifest(folder)!.files[0]!;
+    const manifestText = readFileSync(join(folder, 'manifest.json'), 'utf8');
+    // Each case gets a copy of one archive file and its manifest, spoilt in one way.
+    const spoilt = (spoil: (file: string, manifest: ArchiveManifest) => ArchiveManifest | null) => {
+      const dir = mkdtempSync(join(archiveDir, 'tampered-'));
+      const file = join(dir, entry.file);
+      copyFileSync(join(folder, entry.file), file);
+      const manifest = spoil(file, JSON.parse(manifestText) as ArchiveManifest);
+      if (manifest !== null) writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+      return file;
+    };
+    const flipByte = (file: string) => {
+      const bytes = readFileSync(file);
+      bytes[bytes.length >> 1]! ^= 0x01;
+      writeFileSync(file, bytes);
+    };
+    const cases: Array<[ArchiveProblem, string]> = [
+      [
+        'size_mismatch',
+        spoilt((file, m) => {
+          truncateSync(file, statSync(file).size - 100);
+          return m;
+        }),
+      ],
+      [
+        'sha256_mismatch',
+        spoilt((file, m) => {
+          flipByte(file);
+          return m;
+        }),
+      ],
+      [
+        'rows_mismatch',
+        spoilt((_file, m) => ({
+          ...m,
+          files: m.files.map((f) => (f.file === entry.file ? { ...f, rows: f.rows + 1 } : f)),
+        })),
+      ],
+      [
+        'undecodable',
+        spoilt((file, m) => {
+          // Bytes that are not zstd, with a manifest entry that matches them: caught by decoding.
+          const junk = Buffer.alloc(entry.bytes, 0x5a);
+          writeFileSync(file, junk);
+          const sha256 = createHash('sha256').update(junk).digest('hex');
+          return { ...m, files: m.files.map((f) => (f.file === entry.file ? { ...f, sha256 } : f)) };
+        }),
+      ],
+      ['no_manifest', spoilt(() => null)],
+      [
+        'not_in_manifest',
+        spoilt((_file, m) => ({ ...m, files: m.files.filter((f) => f.file !== entry.file) })),
+      ],
+    ];
+    const unreadable = spoilt(() => null);
+    writeFileSync(join(unreadable, '..', 'manifest.json'), '{"files": [');
+    cases.push(['manifest_unreadable', unreadable]);
+
+    const written: NormalizedEvent[] = [];
+    const sink = { writeBatch: async (b: NormalizedEvent[]) => void written.push(...b) };
+    for (const [problem, file] of cases) {
+      expect(await verifyArchiveFile(file), problem).toMatchObject({ ok: false, problem });
+      await expect(importArchive(file, sink), problem).rejects.toMatchObject({
+        code: 'SIEM_ERR_ARCHIVE_INVALID',
+        details: { problem },
+      });
+    }
+    expect(written).toEqual([]);
+
+    // The same through the event writer into an empty schema: not one row.
+    const restore = `${schema}_refused`;
+    await migrate(pool, { ...settings, schema: restore });
+    const writer = new EventWriter({ pool, schema: restore, chunkInterval: '1 day' });
+    try {
+      await expect(importArchive(cases[1]![1], writer)).rejects.toMatchObject({
+        code: 'SIEM_ERR_ARCHIVE_INVALID',
+      });
+    } finally {
+      await writer.close();
+    }
+    expect(await rowsJson(restore)).toEqual([]);
+
+    // The untouched copy, moved to a folder of its own with its manifest, still restores.
+    const intact = spoilt((_file, m) => m);
+    const moved = join(mkdtempSync(join(archiveDir, 'moved-')), entry.file);
+    renameSync(intact, moved);
+    copyFileSync(join(intact, '..', 'manifest.json'), join(moved, '..', 'manifest.json'));
+    expect(await importArchive(moved, sink)).toBe(entry.rows);
+    expect(written).toHaveLength(entry.rows);
   });
 
   it('has nothing left to do on the next run, and lets one runner work at a time', async () => {

@@ -113,7 +113,9 @@ export const tiersCommand: Command = {
         return report.errors.length === 0 ? 0 : 1;
       }
       if (file === undefined) {
-        process.stderr.write('siem tiers restore needs an archive file (…/events_<from>_<to>.jsonl.zst)\n');
+        process.stderr.write(
+          'siem tiers restore needs an archive file (…/events_<from>_<to>.jsonl.zst), with the manifest.json of its folder beside it\n',
+        );
         return 2;
       }
       const writer = new EventWriter({
@@ -125,6 +127,7 @@ export const tiersCommand: Command = {
       });
       try {
         await writer.connect();
+        // Checked against its manifest (size, SHA-256, rows) before anything is written.
         const n = await importArchive(file, writer);
         process.stdout.write(
           `${n} events from ${file} written to ${settings.schema}.events (already present ones skipped)\n`,
