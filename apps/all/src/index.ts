@@ -50,7 +50,11 @@ export const startAll: RoleStarter = async (config, logger, lifecycle) => {
   });
   const sink = new NormalizingSink({
     writer: storage.writer,
-    deadLetters: new FileDeadLetters(join(dataDir(config), 'dead-letters')),
+    deadLetters: new FileDeadLetters(join(dataDir(config), 'dead-letters'), {
+      maxBytes: config.normalizer.dead_letters.max_bytes,
+      retentionDays: config.normalizer.dead_letters.retention_days,
+      logger,
+    }),
     onStored: (rows) => api?.publishStored(rows),
     normalize: config.normalizer,
     logger,

@@ -88,6 +88,25 @@ export const rootConfigSchema = Section({
         },
       ),
       time: timeBoundsSchema,
+      dead_letters: Section(
+        {
+          max_bytes: Type.Integer({
+            minimum: 65_536,
+            default: 1_073_741_824,
+            description:
+              'All role: <data_dir>/dead-letters stays under this many bytes; the oldest files are deleted first ' +
+              '(counted in siem_dead_letters_pruned_records_total{reason="cap"}). The other roles dead-letter to ' +
+              'the Kafka topic, bounded by its retention.',
+          }),
+          retention_days: Type.Integer({
+            minimum: 1,
+            default: 14,
+            description:
+              'All role: dead-letter files older than this are deleted (counted, reason="retention").',
+          }),
+        },
+        { description: 'Dead letters written to files by the all role (no Kafka).' },
+      ),
     },
     { description: 'The normalizer: raw events → normalized rows → storage (normalizer and all roles).' },
   ),
