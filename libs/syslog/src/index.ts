@@ -1,4 +1,4 @@
-export { syslogTcpAdapter, syslogTlsAdapter, syslogUdpAdapter } from './adapters.js';
+export { syslogAdapters, syslogTcpAdapter, syslogTlsAdapter, syslogUdpAdapter } from './adapters.js';
 export { type CefRecord, parseCef } from './cef.js';
 export { encodeSyslogMessage } from './event-builder.js';
 export { type JsonLineOptions, SyslogJsonLines, syslogJsonObject } from './json-line.js';

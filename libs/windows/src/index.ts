@@ -1,4 +1,4 @@
-export { type WindowsEventsInput, windowsEventsAdapter } from './adapter.js';
+export { type WindowsEventsInput, windowsAdapters, windowsEventsAdapter } from './adapter.js';
 export {
   computerOf,
   WindowsEventBuilder,
