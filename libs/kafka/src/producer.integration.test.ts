@@ -2,14 +2,26 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { checkAgainst } from '@siem/config';
 import { type BufferRecord, isRetriable, type SiemError } from '@siem/core';
 import { stackUrls } from '@siem/local-stack';
-import { silentLogger } from '@siem/observability';
+import { COMPONENT_METRIC_NAMES, metricsRegistry, silentLogger } from '@siem/observability';
+import { expectComponentSeriesMoved } from '@siem/observability/testing';
 import rdkafka from 'node-rdkafka';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ensureTopics } from './admin.js';
 import { type KafkaOptions, kafkaOptionsSchema } from './options.js';
-import { KafkaProducerPool } from './producer.js';
+import { KAFKA_SINK_REF, KafkaProducerPool } from './producer.js';
 
 const suffix = randomUUID().slice(0, 8);
+
+/** The pool's vocabulary series (component kafka), summed over the series matching `where`. */
+async function kafkaSeries(name: string, where: Record<string, string> = {}): Promise<number> {
+  const { values } = await metricsRegistry.getSingleMetric(name)!.get();
+  let sum = 0;
+  for (const v of values) {
+    if (v.labels.component_id !== KAFKA_SINK_REF.id) continue;
+    if (Object.entries(where).every(([k, want]) => String(v.labels[k]) === want)) sum += v.value;
+  }
+  return sum;
+}
 const topics: string[] = [];
 
 function options(overrides: Record<string, unknown> = {}): KafkaOptions {
@@ -117,10 +129,13 @@ describe('KafkaProducerPool against the real broker', () => {
       logger: silentLogger,
     });
     await pool.connect();
+    const sentBefore = await kafkaSeries(COMPONENT_METRIC_NAMES.sentEvents);
     const all = records(20_000, 50);
     for (let i = 0; i < all.length; i += 5000) await pool.writeBatch(all.slice(i, i + 5000));
     expect(await pool.healthcheck()).toEqual({ ok: true });
     await pool.close();
+    await expectComponentSeriesMoved(metricsRegistry, KAFKA_SINK_REF, { received: true, sent: true });
+    expect((await kafkaSeries(COMPONENT_METRIC_NAMES.sentEvents)) - sentBefore).toBe(all.length);
 
     const got = await consume(opts.topics.raw.name, all.length);
     expect(got).toHaveLength(all.length); // every record, no duplicate
@@ -151,8 +166,11 @@ describe('KafkaProducerPool against the real broker', () => {
     const pool = new KafkaProducerPool({ kafka: tight, logger: silentLogger });
     await pool.connect();
     const big: BufferRecord = { key: 'host-big', value: Buffer.alloc(200 * 1024, 0x61) };
+    const where = { reason: 'too_large', intentional: 'false' };
+    const discardedBefore = await kafkaSeries(COMPONENT_METRIC_NAMES.discardedEvents, where);
     await pool.writeBatch([...records(3, 1), big]);
     await pool.close();
+    expect((await kafkaSeries(COMPONENT_METRIC_NAMES.discardedEvents, where)) - discardedBefore).toBe(1);
     const { message, headers } = await deadLetter(opts.topics.dlq.name);
     expect(headers['siem-dlq-reason']).toBe('too_large');
     expect(headers['siem-dlq-original-size']).toBe(String(200 * 1024));
@@ -184,11 +202,14 @@ describe('KafkaProducerPool against the real broker', () => {
       topic: `test.missing.${suffix}`,
     });
     await pool.connect();
+    const where = { error_code: 'unknown_topic', stage: 'sending' };
+    const errorsBefore = await kafkaSeries(COMPONENT_METRIC_NAMES.errors, where);
     const err = await pool.writeBatch(records(10, 2)).then(
       () => null,
       (e: unknown) => e,
     );
     await pool.close();
+    expect((await kafkaSeries(COMPONENT_METRIC_NAMES.errors, where)) - errorsBefore).toBeGreaterThan(0);
     expect(err).not.toBeNull();
     expect(String(err)).toMatch(/unknown_topic/);
     expect(isRetriable(err)).toBe(true);

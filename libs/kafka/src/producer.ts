@@ -6,7 +6,7 @@ import {
   SiemError,
   type Sink,
 } from '@siem/core';
-import { counter, gauge, histogram } from '@siem/observability';
+import { ComponentMetrics, counter, gauge, histogram } from '@siem/observability';
 import rdkafka from 'node-rdkafka';
 import { baseClientConfig, type RdkafkaConfig } from './client-config.js';
 import type { KafkaOptions } from './options.js';
@@ -16,30 +16,26 @@ const ERR = CODES.ERRORS;
 /** librdkafka's text of ERR__ALL_BROKERS_DOWN, as node-rdkafka reports client errors. */
 const ALL_BROKERS_DOWN = /all broker connections are down/i;
 
+/**
+ * The producer pool is the sink component `kafka` (type `kafka`) of the vocabulary: received = records
+ * handed to `sendTo` (each attempt: a batch the pump retries is received again), sent = records Kafka
+ * acknowledged, errors = records Kafka refused or failed (`error_code` = the reason below, stage
+ * sending), discarded = records of a batch that can never go to their topic (`too_large`: dead-lettered
+ * instead; `dead_letter_refused`: the dead-letter topic refused them too, lost). Below, what only Kafka
+ * has: bytes and dead letters by topic and reason, queue waits, latency, broker reachability.
+ */
+export const KAFKA_SINK_REF = { id: 'kafka', kind: 'sink', type: 'kafka' } as const;
+
 const metrics = {
-  delivered: counter({
-    name: 'siem_kafka_delivered_records_total',
-    help: 'Records acknowledged by Kafka (acks=all).',
-    labelNames: ['topic'],
-  }),
   deliveredBytes: counter({
     name: 'siem_kafka_delivered_bytes_total',
-    help: 'Value bytes of records acknowledged by Kafka.',
+    help: 'Value bytes of records acknowledged by Kafka, by topic.',
     labelNames: ['topic'],
-  }),
-  deliveryErrors: counter({
-    name: 'siem_kafka_delivery_errors_total',
-    help: 'Records Kafka did not accept, by reason; retriable ones go back to the buffer.',
-    labelNames: ['reason'],
   }),
   deadLettered: counter({
     name: 'siem_kafka_dead_letter_records_total',
     help: 'Records sent to the dead-letter topic, by reason.',
     labelNames: ['reason'],
-  }),
-  deadLetterDropped: counter({
-    name: 'siem_kafka_dead_letter_dropped_total',
-    help: 'Dead-letter records the dead-letter topic itself refused as too large (dropped, logged).',
   }),
   queueFull: counter({
     name: 'siem_kafka_queue_full_total',
@@ -159,7 +155,9 @@ export interface ProducerPoolOptions {
  * overlap, so a report always belongs to the round in which it arrives.
  */
 export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
-  readonly name = 'kafka';
+  readonly name = KAFKA_SINK_REF.id;
+  /** Its vocabulary series; the pump counts the batches it gives up on here too. */
+  readonly component = new ComponentMetrics(KAFKA_SINK_REF);
   readonly #options: KafkaOptions;
   readonly #logger: LoggerLike;
   readonly #topic: string;
@@ -243,6 +241,9 @@ export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
     if (this.#producers.length === 0) throw new NotConnectedError('kafka', { details: 'not connected' });
     if (!this.#reachable) throw new NotConnectedError('kafka', { details: 'brokers unreachable' });
     if (records.length === 0) return;
+    let received = 0;
+    for (const r of records) received += r.value.length;
+    this.component.received(records.length, received);
     const started = process.hrtime.bigint();
     const job: Job = { topic, records, headers, failures: [], unattributed: null, settle: () => undefined };
     const settled = new Promise<void>((resolve) => {
@@ -258,21 +259,23 @@ export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
     const tooLarge = job.failures.filter((f) => f.code === ERR.ERR_MSG_SIZE_TOO_LARGE);
     const retriable = job.failures.filter((f) => f.code !== ERR.ERR_MSG_SIZE_TOO_LARGE);
     if (retriable.length === 0 && job.unattributed === null) {
-      let bytes = 0;
-      for (const r of records) bytes += r.value.length;
+      let bytes = received;
       for (const f of tooLarge) bytes -= f.record.value.length;
-      metrics.delivered.inc({ topic }, records.length - tooLarge.length);
+      this.component.sent(records.length - tooLarge.length);
       metrics.deliveredBytes.inc({ topic }, bytes);
     }
     if (tooLarge.length > 0 && topic === this.#dlqTopic) {
       // The dead-letter topic refused a dead letter (its max.message.bytes is below the producer's):
       // sending it there again would loop. Counted and logged; the configuration needs fixing.
-      metrics.deadLetterDropped.inc(tooLarge.length);
+      this.component.discarded('dead_letter_refused', false, tooLarge.length);
       this.#logger.error(
         { records: tooLarge.length, topic, bytes: tooLarge.map((f) => f.record.value.length) },
         'the dead-letter topic refused records as too large: dropped; raise its max.message.bytes',
       );
-    } else if (tooLarge.length > 0) await this.#deadLetter(topic, tooLarge);
+    } else if (tooLarge.length > 0) {
+      this.component.discarded('too_large', false, tooLarge.length);
+      await this.#deadLetter(topic, tooLarge);
+    }
     if (retriable.length > 0 || job.unattributed !== null) {
       const first = retriable[0] ?? job.unattributed!;
       const reason = reasonOf(first.code);
@@ -416,10 +419,10 @@ export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
           code: ERR.ERR_MSG_SIZE_TOO_LARGE,
           message: 'larger than the local queue',
         });
-        metrics.deliveryErrors.inc({ reason: 'too_large' });
+        this.component.error('too_large', 'sending');
         return true;
       }
-      metrics.deliveryErrors.inc({ reason: reasonOf(code) });
+      this.component.error(reasonOf(code), 'sending');
       job.failures.push({ record, code, message: (err as Error).message });
       return true;
     }
@@ -500,7 +503,7 @@ export class KafkaProducerPool implements Sink<readonly BufferRecord[]> {
     this.#reports++;
     if (!err) return; // only errors are reported ('delivery.report.only.error')
     const code = codeOfReport(err);
-    metrics.deliveryErrors.inc({ reason: reasonOf(code) });
+    this.component.error(reasonOf(code), 'sending');
     const error: DeliveryError = {
       topic: report.topic,
       key: report.key === null || report.key === undefined ? null : String(report.key),

@@ -1,5 +1,5 @@
 import { type HealthStatus, isRetriable, type LoggerLike, SiemError, type Sink } from '@siem/core';
-import { counter, gauge } from '@siem/observability';
+import { type ComponentMetrics, counter, gauge } from '@siem/observability';
 import CircuitBreaker from 'opossum';
 
 const STATE = { closed: 0, half_open: 1, open: 2 } as const;
@@ -30,6 +30,8 @@ export interface CircuitOptions {
 
 /** A sink that can say when its service is back, so an open circuit closes without waiting. */
 export interface RecoveringSink<T> extends Sink<T> {
+  /** The sink's vocabulary series, passed through so the pump counts its drops there. */
+  readonly component?: ComponentMetrics;
   whenReachable?(): Promise<void>;
   /** Resolves when the sink finds its service gone (before any batch has failed). */
   whenUnreachable?(): Promise<void>;
@@ -80,6 +82,10 @@ export class CircuitBreakerSink<T> implements Sink<T> {
       if (!this.#breaker.opened) this.#breaker.open();
       void this.#inner.whenReachable?.().then(() => this.#watchUnreachable());
     });
+  }
+
+  get component(): ComponentMetrics | undefined {
+    return this.#inner.component;
   }
 
   get state(): keyof typeof STATE {

@@ -10,18 +10,25 @@ import {
   type Sink,
 } from '@siem/core';
 import { type NormalizeOptions, normalizeAll } from '@siem/normalize';
-import { counter, histogram, RateLimitedLog } from '@siem/observability';
+import { ComponentMetrics, counter, histogram, RateLimitedLog } from '@siem/observability';
+
+/**
+ * The normalizer is the sink component `normalizer` (type `normalizer`) of the vocabulary: received =
+ * raw records in (each attempt: a batch retried after a storage outage is received again), sent = rows
+ * stored (a record may become several rows), discarded = records sent to the dead letters, by reason
+ * (never intentional), errors = the same by code and stage (processing: not decodable or not
+ * normalizable; sending: refused by the database). Its own extras: stored rows by source type, timing.
+ */
+export const NORMALIZER_SINK_REF = { id: 'normalizer', kind: 'sink', type: 'normalizer' } as const;
+
+/** Dead-letter reasons met while storing; the others are met while normalizing. */
+const SENDING_REASONS = new Set(['store_rejected']);
 
 const metrics = {
   events: counter({
     name: 'siem_normalizer_events_total',
     help: 'Normalized events stored, by source type.',
     labelNames: ['source_type'],
-  }),
-  deadLetters: counter({
-    name: 'siem_normalizer_dead_letters_total',
-    help: 'Raw records sent to the dead letters, by reason.',
-    labelNames: ['reason'],
   }),
   batchSeconds: histogram({
     name: 'siem_normalizer_batch_seconds',
@@ -63,6 +70,7 @@ export interface NormalizingSinkOptions {
  */
 export class NormalizingSink implements Sink<readonly BufferRecord[]> {
   readonly name: string;
+  readonly component = new ComponentMetrics(NORMALIZER_SINK_REF);
   readonly #o: NormalizingSinkOptions;
   readonly #log: RateLimitedLog;
   /** Settles when every batch begun so far has published (or given up): keeps publication in order. */
@@ -103,6 +111,9 @@ export class NormalizingSink implements Sink<readonly BufferRecord[]> {
 
   async #writeBatch(records: readonly BufferRecord[], previous: Promise<void>): Promise<void> {
     const end = metrics.batchSeconds.startTimer();
+    let bytes = 0;
+    for (const record of records) bytes += record.value.length;
+    this.component.received(records.length, bytes);
     const rows: NormalizedEvent[] = [];
     const origin: BufferRecord[] = [];
     // One bucket per reason and error text, so each dead letter carries its own record's error; a
@@ -138,10 +149,12 @@ export class NormalizingSink implements Sink<readonly BufferRecord[]> {
 
     for (const { reason, records: refused, error } of rejected.values()) {
       await this.#o.deadLetters.deadLetter(refused, reason, error);
-      metrics.deadLetters.inc({ reason }, refused.length);
+      this.component.discarded(reason, false, refused.length);
+      this.component.error(reason, SENDING_REASONS.has(reason) ? 'sending' : 'processing', refused.length);
       this.#log.warn(`dlq:${reason}`, { reason, records: refused.length, error }, 'records dead-lettered');
     }
     if (stored.length > 0) {
+      this.component.sent(stored.length);
       for (const row of stored) metrics.events.inc({ source_type: row.sourceType });
       if (this.#o.publisher || this.#o.onStored) await previous;
       if (this.#o.publisher) await this.#o.publisher.publish(stored);

@@ -8,8 +8,20 @@ import {
   type LoggerLike,
   type Sink,
 } from '@siem/core';
-import { counter, gauge, RateLimitedLog } from '@siem/observability';
+import { ComponentMetrics, counter, gauge, RateLimitedLog } from '@siem/observability';
 
+/**
+ * A sink that reports the component vocabulary exposes its series, so that what the pump gives up on
+ * is counted as that sink's discarded events, beside what the sink counts itself.
+ */
+export interface ComponentSink {
+  readonly component?: ComponentMetrics;
+}
+
+/**
+ * The pump's own view, per lease: what became of each batch it handed to a sink (delivered, requeued,
+ * dropped). Records dropped here are also the sink's siem_component_discarded_events_total.
+ */
 const metrics = {
   batches: counter({
     name: 'siem_pipeline_batches_total',
@@ -60,6 +72,7 @@ type LeaseState = 'in_flight' | 'acked' | 'nacked';
 export class Pump {
   readonly #source: LeaseSource;
   readonly #sink: Sink<readonly BufferRecord[]>;
+  readonly #component: ComponentMetrics;
   readonly #options: Required<PumpOptions>;
   readonly #log: RateLimitedLog;
   readonly #inFlight = new Map<Lease, { state: LeaseState; done: Promise<void> }>();
@@ -72,6 +85,9 @@ export class Pump {
   constructor(source: LeaseSource, sink: Sink<readonly BufferRecord[]>, options: PumpOptions) {
     this.#source = source;
     this.#sink = sink;
+    this.#component =
+      (sink as ComponentSink).component ??
+      new ComponentMetrics({ id: sink.name, kind: 'sink', type: sink.name });
     this.#options = { backoffMs: 100, maxBackoffMs: 5_000, ...options };
     this.#log = new RateLimitedLog(options.logger, 10_000);
   }
@@ -153,6 +169,7 @@ export class Pump {
           this.#source.ack(lease);
           metrics.batches.inc({ sink, outcome: 'dropped' });
           metrics.records.inc({ sink, outcome: 'dropped' }, lease.records.length);
+          this.#component.discarded(reason, false, lease.records.length);
           this.#log.error(
             `drop:${reason}`,
             { sink, reason, err },
