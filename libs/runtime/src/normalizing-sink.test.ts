@@ -10,8 +10,13 @@ import {
 import { silentLogger } from '@siem/observability';
 import { encodeSyslogMessage } from '@siem/syslog';
 import { describe, expect, it } from 'vitest';
-import { type DeadLetters, NormalizingSink, type RowPublisher } from './normalizing-sink.js';
-import { settle } from './testing/doubles.js';
+import {
+  type DeadLetters,
+  NORMALIZER_SINK_REF,
+  NormalizingSink,
+  type RowPublisher,
+} from './normalizing-sink.js';
+import { seriesOf, settle } from './testing/doubles.js';
 
 // The writer, the dead letters and the publisher are doubles of our own contracts (Sink, DeadLetters,
 // RowPublisher), not of PostgreSQL or Kafka: they refuse a row for good, fail for a while or finish
@@ -109,6 +114,22 @@ function setup() {
   return { writer, deadLetters, publisher, tail, sink };
 }
 
+/**
+ * What one step added to the normalizer's vocabulary series. Every NormalizingSink is the component
+ * `normalizer`, so a test reads differences, not totals.
+ */
+async function counted(step: () => Promise<unknown>): Promise<Record<string, number>> {
+  const before = await seriesOf(NORMALIZER_SINK_REF.id);
+  await step();
+  const after = await seriesOf(NORMALIZER_SINK_REF.id);
+  const moved: Record<string, number> = {};
+  for (const [key, value] of Object.entries(after)) {
+    if (key.startsWith('siem_component_') && value !== (before[key] ?? 0))
+      moved[key] = value - (before[key] ?? 0);
+  }
+  return moved;
+}
+
 describe('NormalizingSink', () => {
   it('stores a row per record and resolves only after the writer did, then publishes and tails them', async () => {
     const { writer, deadLetters, publisher, tail, sink } = setup();
@@ -142,7 +163,7 @@ describe('NormalizingSink', () => {
     const { writer, deadLetters, publisher, sink } = setup();
     const refusal = Object.assign(new Error('invalid byte sequence'), { code: '22021' });
     writer.refuse = (rows) => (rows.some((r) => idOf(r) === 5) ? refusal : undefined);
-    await sink.writeBatch(batch(0, 8));
+    const moved = await counted(() => sink.writeBatch(batch(0, 8)));
     expect(writer.stored.toSorted((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 6, 7]);
     expect(deadLetters.letters).toEqual([
       { ids: [5], reason: 'store_rejected', error: 'SYS_22021: invalid byte sequence' },
@@ -150,20 +171,35 @@ describe('NormalizingSink', () => {
     expect(publisher.published).toEqual([[0, 1, 2, 3, 4, 6, 7]]);
     // Only the halves on the refused row's path are split again: at most two calls per level.
     expect(writer.calls.length).toBeLessThanOrEqual(1 + 2 * Math.ceil(Math.log2(8)));
+    expect(moved).toEqual({
+      siem_component_received_events_total: 8,
+      siem_component_received_bytes_total: expect.any(Number),
+      siem_component_sent_events_total: 7,
+      'siem_component_discarded_events_total{intentional="false",reason="store_rejected"}': 1,
+      'siem_component_errors_total{error_code="store_rejected",stage="sending"}': 1,
+    });
   });
 
   it('a retriable storage failure rejects the batch with it: nothing dead-lettered, published or tailed', async () => {
     const { writer, deadLetters, publisher, tail, sink } = setup();
     writer.refuse = () => new NotConnectedError('fake database');
-    const err = await sink.writeBatch(batch(0, 4)).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    let err: unknown;
+    const moved = await counted(async () => {
+      err = await sink.writeBatch(batch(0, 4)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    });
     expect(isSiemError(err, 'SIEM_ERR_NOT_CONNECTED')).toBe(true);
     expect(writer.calls, 'no halving on a retriable error').toHaveLength(1);
     expect(deadLetters.letters).toEqual([]);
     expect(publisher.published).toEqual([]);
     expect(tail).toEqual([]);
+    // Received on every attempt (the retry is received again); nothing sent or discarded.
+    expect(moved).toEqual({
+      siem_component_received_events_total: 4,
+      siem_component_received_bytes_total: expect.any(Number),
+    });
   });
 
   it('a dead-letter failure rejects the batch so the caller retries it whole', async () => {

@@ -95,6 +95,7 @@ describe('Pump under random failures', () => {
           sink.calls.filter((c) => c.settled === o).reduce((n, c) => n + c.seqs.length, 0);
         expect(m[S.records('delivered')] ?? 0).toBe(sink.delivered.length);
         expect(m[S.records('dropped')] ?? 0).toBe(script.dropped.length);
+        expect(m[S.discarded('SIEM_ERR_KAFKA_RECORD_TOO_LARGE')] ?? 0).toBe(script.dropped.length);
         expect(m[S.records('requeued')] ?? 0).toBe(size('rejected') - script.dropped.length);
         expect(m[S.inFlight]).toBe(0);
       }),

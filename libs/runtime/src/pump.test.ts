@@ -1,4 +1,4 @@
-import { NotConnectedError, SiemError } from '@siem/core';
+import { errorReason, NotConnectedError, SiemError } from '@siem/core';
 import { silentLogger } from '@siem/observability';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Pump, type PumpOptions } from './pump.js';
@@ -11,6 +11,7 @@ import {
   type SinkBehaviour,
   seriesOf,
   settle,
+  sumOf,
   uniqueName,
   until,
 } from './testing/doubles.js';
@@ -45,7 +46,7 @@ function setup(
 }
 
 const trace = (source: FakeLeaseSource) => source.events.map((e) => `${e.op} ${e.seqs.join(',')}`);
-const sumOf = (values: number[]) => values.reduce((a, b) => a + b, 0);
+const total = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
 describe('Pump: delivery and acknowledgement', () => {
   it('hands leases to the sink in buffer order and acks each only after the sink resolved', async () => {
@@ -141,6 +142,7 @@ describe('Pump: delivery and acknowledgement', () => {
     expect(m[S.batches('delivered')]).toBe(3);
     expect(m[S.records('delivered')]).toBe(6);
     expect(m[S.batches('dropped')] ?? 0).toBe(0);
+    expect(m[S.discarded('SIEM_ERR_NOT_CONNECTED')] ?? 0, 'a retry is not a discard').toBe(0);
   });
 
   it.each([
@@ -169,6 +171,7 @@ describe('Pump: delivery and acknowledgement', () => {
     const m = await seriesOf(name);
     expect(m[S.batches('dropped')]).toBe(1);
     expect(m[S.records('dropped')]).toBe(2);
+    expect(m[S.discarded(errorReason(error))]).toBe(2);
     expect(m[S.records('delivered')]).toBe(4);
     expect(m[S.batches('requeued')] ?? 0).toBe(0);
     expect(Object.keys(m).filter((k) => k.startsWith(S.retries('')))).toEqual([]);
@@ -259,6 +262,7 @@ describe('Pump: stop', () => {
     const m = await seriesOf(name);
     expect(m[S.batches('delivered')] ?? 0).toBe(0);
     expect(m[S.batches('requeued')] ?? 0).toBe(0);
+    expect(sumOf(m, S.discardedAny), 'handed back is not discarded').toBe(0);
     expect(m[S.inFlight]).toBe(0);
   });
 
@@ -358,9 +362,9 @@ describe('Pump: metrics add up', () => {
     const sizes = (outcome: 'resolved' | 'rejected') =>
       sink.calls.filter((c) => c.settled === outcome).map((c) => c.seqs.length);
     const m = await seriesOf(name);
-    const attempts = sumOf(sink.calls.map((c) => c.seqs.length));
+    const attempts = total(sink.calls.map((c) => c.seqs.length));
     expect(m[S.records('delivered')]! + m[S.records('requeued')]! + m[S.records('dropped')]!).toBe(attempts);
-    expect(m[S.records('delivered')]).toBe(sumOf(sizes('resolved')));
+    expect(m[S.records('delivered')]).toBe(total(sizes('resolved')));
     expect(m[S.records('delivered')]! + m[S.records('dropped')]!).toBe(10);
     expect(m[S.batches('delivered')]! + m[S.batches('requeued')]! + m[S.batches('dropped')]!).toBe(
       sink.calls.length,

@@ -378,7 +378,18 @@ export const pumpSeries = {
   records: (outcome: string) => `siem_pipeline_records_total{outcome="${outcome}"}`,
   retries: (reason: string) => `siem_pipeline_retries_total{reason="${reason}"}`,
   inFlight: 'siem_pipeline_in_flight_batches',
+  /** The sink component's series (issue 17): a lease given up on is that sink's discarded events. */
+  discarded: (reason: string) =>
+    `siem_component_discarded_events_total{intentional="false",reason="${reason}"}`,
+  discardedAny: 'siem_component_discarded_events_total',
 } as const;
+
+/** The sum of the series whose key starts with `prefix` (a metric name: all its label sets). */
+export function sumOf(series: Record<string, number>, prefix: string): number {
+  let sum = 0;
+  for (const [key, value] of Object.entries(series)) if (key.startsWith(prefix)) sum += value;
+  return sum;
+}
 
 /** The circuit sink's series as `seriesOf` keys them. */
 export const circuitSeries = {
