@@ -6,9 +6,10 @@ import { beforeComponentCollect, ComponentMetrics, counter, gauge } from '@siem/
  *
  * The counts every component has go to the shared vocabulary (`siem_component_*`, component_kind
  * `buffer`, type `memory_disk`, id = the buffer's name): received = accepted (memory or disk), sent =
- * acknowledged by the sink, discarded = rejected offers (`full` is the `drop_newest` policy, so
- * intentional; `closed` is not) and events known lost (never intentional), errors = failed disk
- * operations (`disk_<op>`, stage processing). The rest are the buffer's own `siem_buffer_*`.
+ * acknowledged by the sink, discarded = events it had taken and lost (a corrupt frame, …: never
+ * intentional), errors = failed disk operations (`disk_<op>`, stage processing). An offer the buffer
+ * rejects (`full`, `closed`) was never taken: the source that offered it counts those events as its
+ * own discards, so they are not counted twice here. The rest are the buffer's own `siem_buffer_*`.
  */
 export class BufferCounters {
   readonly name: string;
@@ -115,9 +116,6 @@ function gaugeOf(name: string, help: string, value: (b: BufferCounters) => numbe
 const byKey = (label: string, map: Record<string, number>): Array<[Record<string, string>, number]> =>
   Object.entries(map).map(([k, v]) => [{ [label]: k }, v]);
 
-/** Reasons a buffer rejects an offer by policy (`drop_newest` with memory and disk full). */
-const INTENTIONAL_DROPS = new Set(['full']);
-
 /** Each buffer's vocabulary series and the totals already pushed into them. */
 const components = new WeakMap<BufferCounters, { metrics: ComponentMetrics; pushed: Map<string, number> }>();
 
@@ -142,9 +140,6 @@ function syncComponents(): void {
       delta('received_bytes', b.acceptedBytes.memory + b.acceptedBytes.disk),
     );
     metrics.sent(delta('sent', b.ackedEvents));
-    for (const [reason, n] of Object.entries(b.dropped)) {
-      metrics.discarded(reason, INTENTIONAL_DROPS.has(reason), delta(`dropped|${reason}`, n));
-    }
     for (const [reason, n] of Object.entries(b.lostEvents)) {
       metrics.discarded(reason, false, delta(`lost|${reason}`, n));
     }
