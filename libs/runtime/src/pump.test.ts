@@ -1,11 +1,11 @@
 import { errorReason, NotConnectedError, SiemError } from '@siem/core';
+import { CapturingLogger } from '@siem/core/testing';
 import { silentLogger } from '@siem/observability';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Pump, type PumpOptions } from './pump.js';
 import {
   FakeLeaseSource,
   FakeSink,
-  LinesLogger,
   records,
   pumpSeries as S,
   type SinkBehaviour,
@@ -108,9 +108,9 @@ describe('Pump: delivery and acknowledgement', () => {
   });
 
   it('a retriable failure hands the lease back; it is sent again ahead of newer data and delivered once', async () => {
-    const lines: LinesLogger['lines'] = [];
+    const lines: CapturingLogger['lines'] = [];
     const { source, sink, pump, name } = setup(
-      { maxBatch: 2, logger: new LinesLogger(lines) },
+      { maxBatch: 2, logger: new CapturingLogger(lines) },
       records(0, 6),
       (_call, i) => (i === 1 ? new NotConnectedError('fake service') : 'resolve'),
     );
@@ -149,10 +149,10 @@ describe('Pump: delivery and acknowledgement', () => {
     ['a SiemError that is not retriable', new SiemError('SIEM_ERR_KAFKA_RECORD_TOO_LARGE', 'too large')],
     ['an error without a code (a bug in the sink)', new TypeError('boom')],
   ])('%s acks the lease as dropped, logs an error and does not back off', async (_what, error) => {
-    const lines: LinesLogger['lines'] = [];
+    const lines: CapturingLogger['lines'] = [];
     const { source, sink, pump, name } = setup(
       // A back-off this long would time the test out: a permanent failure must not wait.
-      { maxBatch: 2, backoffMs: 60_000, maxBackoffMs: 60_000, logger: new LinesLogger(lines) },
+      { maxBatch: 2, backoffMs: 60_000, maxBackoffMs: 60_000, logger: new CapturingLogger(lines) },
       records(0, 6),
       (_call, i) => (i === 0 ? error : 'resolve'),
     );
@@ -325,7 +325,7 @@ describe('Pump: the end of the buffer and source failures', () => {
   });
 
   it('a source that fails (not by abort) stops the loop and says so', async () => {
-    const lines: LinesLogger['lines'] = [];
+    const lines: CapturingLogger['lines'] = [];
     class FailingSource extends FakeLeaseSource {
       override next(): Promise<never> {
         return Promise.reject(new Error('disk gone'));
@@ -335,7 +335,7 @@ describe('Pump: the end of the buffer and source failures', () => {
     const pump = new Pump(new FailingSource(), new FakeSink(name), {
       maxBatch: 1,
       maxInFlight: 1,
-      logger: new LinesLogger(lines),
+      logger: new CapturingLogger(lines),
     });
     started.push(pump);
     pump.start();

@@ -5,7 +5,7 @@
  * settles, which the real buffer and Kafka cannot be made to do on demand. The real services are
  * exercised by the integration tests.
  */
-import type { BufferRecord, HealthStatus, Lease, LeaseSource, LoggerLike, Sink } from '@siem/core';
+import type { BufferRecord, HealthStatus, Lease, LeaseSource, Sink } from '@siem/core';
 import { metricsRegistry, type Registry } from '@siem/observability';
 import type { RecoveringSink } from '../circuit.js';
 
@@ -307,26 +307,6 @@ export async function until(check: () => boolean, what: string, timeoutMs = 5_00
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
-
-/** A logger that keeps its lines (the pump logs a failure once per interval and reason). */
-export class LinesLogger implements LoggerLike {
-  constructor(readonly lines: { level: string; msg: string; obj: object }[] = []) {}
-  debug(obj: object, msg = ''): void {
-    this.lines.push({ level: 'debug', msg, obj });
-  }
-  info(obj: object, msg = ''): void {
-    this.lines.push({ level: 'info', msg, obj });
-  }
-  warn(obj: object, msg = ''): void {
-    this.lines.push({ level: 'warn', msg, obj });
-  }
-  error(obj: object, msg = ''): void {
-    this.lines.push({ level: 'error', msg, obj });
-  }
-  child(): LoggerLike {
-    return new LinesLogger(this.lines);
   }
 }
 
