@@ -1,7 +1,3 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, truncate } from 'node:fs/promises';
-import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import {
   type BufferRecord,
   type Intake,
@@ -10,169 +6,25 @@ import {
   type OfferResult,
   SiemError,
 } from '@siem/core';
-import { type Logger, RateLimitedLog, silentLogger } from '@siem/observability';
 import {
-  decodeSegmentHeader,
-  FrameBuilder,
-  SEGMENT_HEADER_SIZE,
-  segmentFileName,
-  segmentIdOf,
-} from './format.js';
-import { AckLedger, type FrameKey } from './ledger.js';
-import { BufferCounters, bump, trackCounters } from './metrics.js';
-import { type BufferOptions, checkBufferOptions } from './options.js';
-import type { RangeSet } from './range-set.js';
+  type BufferContext,
+  bufferContext,
+  type EventBufferDeps,
+  type EventBufferOptions,
+} from './buffer-context.js';
+import { recoverSpill } from './buffer-recovery.js';
+import { type BufferState, type BufferStats, statsOf } from './buffer-stats.js';
+import { DiskReader } from './disk-reader.js';
+import { LeaseBook } from './leases.js';
+import type { AckLedger } from './ledger.js';
+import { type BufferCounters, bump, trackCounters } from './metrics.js';
+import { checkBufferOptions } from './options.js';
+import type { Run } from './queue-runs.js';
 import { RecordRing } from './record-ring.js';
-import { SegmentFileReader } from './segment-reader.js';
-import { newSegmentRecord, type Segment, SegmentWriter } from './segment-writer.js';
+import { Spill } from './spill.js';
 
-/** Options with the spill directory resolved (see `resolveBufferDir`). */
-export type EventBufferOptions = Omit<BufferOptions, 'dir'> & { dir: string };
-
-export interface EventBufferDeps {
-  logger?: Logger;
-  /** Metric label and log field; one name per buffer in a process. */
-  name?: string;
-  /** Journal size that triggers a ledger snapshot (default 8 MiB; tests make it small). */
-  journalCompactBytes?: number;
-}
-
-export type BufferState = 'new' | 'opening' | 'open' | 'closing' | 'closed';
-
-/** A plain snapshot of what the buffer holds and has done (the metrics show the same figures). */
-export interface BufferStats {
-  state: BufferState;
-  memoryEvents: number;
-  memoryBytes: number;
-  memoryFill: number;
-  spilling: boolean;
-  paused: boolean;
-  diskBytes: number;
-  diskSegments: number;
-  pendingWriteBytes: number;
-  diskHealthy: boolean;
-  diskErrors: number;
-  outstandingLeases: number;
-  requeuedEvents: number;
-  acceptedMemoryEvents: number;
-  acceptedDiskEvents: number;
-  spilledEvents: number;
-  shutdownSpilledEvents: number;
-  replayedEvents: number;
-  ackedEvents: number;
-  nackedEvents: number;
-  droppedEvents: number;
-  redeliveredAfterNack: number;
-  redeliveredAfterCrash: number;
-  corruptFrames: number;
-  lostEvents: number;
-  lateAcks: number;
-}
-
-interface MemRun {
-  kind: 'mem';
-  count: number;
-  startedAtMs: number;
-  queued: boolean;
-}
-
-interface DiskRun {
-  kind: 'disk';
-  /** Events of the run not yet handed out (Infinity for the data of earlier runs, read to its end). */
-  remaining: number;
-  old: boolean;
-  /** Segment of the run's first frame (every disk run starts a segment of its own). */
-  firstSegment: Segment | null;
-  queued: boolean;
-}
-
-type Run = MemRun | DiskRun;
-
-interface FrameRef extends FrameKey {
-  seg: Segment;
-}
-
-interface Slice {
-  frame: FrameRef;
-  from: number;
-  to: number;
-}
-
-type Origin = 'mem' | 'disk';
-
-class BufferLease implements Lease {
-  readonly id: number;
-  readonly records: readonly BufferRecord[];
-  readonly position: number;
-  readonly origin: Origin;
-  readonly slices: readonly Slice[];
-  readonly bytes: number;
-
-  constructor(
-    id: number,
-    records: BufferRecord[],
-    position: number,
-    origin: Origin,
-    slices: Slice[],
-    bytes: number,
-  ) {
-    this.id = id;
-    this.records = records;
-    this.position = position;
-    this.origin = origin;
-    this.slices = slices;
-    this.bytes = bytes;
-  }
-}
-
-interface RequeuedItem {
-  position: number;
-  records: BufferRecord[];
-  origin: Origin;
-  slices: Slice[];
-  bytes: number;
-}
-
-interface CurrentFrame {
-  frame: FrameRef;
-  records: BufferRecord[];
-  /** Indexes not handed out yet, as flat ranges. */
-  pending: number[];
-}
-
-const ORDER_STEPS = 65_536;
-const TRANSIENT_ERRORS = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'ENOMEM', 'EINTR']);
-
-function sumBytes(records: readonly BufferRecord[]): number {
-  let n = 0;
-  for (const r of records) n += r.key.length + r.value.length;
-  return n;
-}
-
-/** Splits `slices` after `k` events. */
-function splitSlices(slices: readonly Slice[], k: number): [Slice[], Slice[]] {
-  const head: Slice[] = [];
-  const tail: Slice[] = [];
-  let left = k;
-  for (const s of slices) {
-    const n = s.to - s.from;
-    if (left >= n) {
-      head.push(s);
-      left -= n;
-    } else if (left > 0) {
-      head.push({ frame: s.frame, from: s.from, to: s.from + left });
-      tail.push({ frame: s.frame, from: s.from + left, to: s.to });
-      left = 0;
-    } else {
-      tail.push(s);
-    }
-  }
-  return [head, tail];
-}
-
-async function moveTailAside(path: string, from: number, to: number, dest: string): Promise<void> {
-  await pipeline(createReadStream(path, { start: from, end: to - 1 }), createWriteStream(dest));
-}
+export type { EventBufferDeps, EventBufferOptions } from './buffer-context.js';
+export type { BufferState, BufferStats } from './buffer-stats.js';
 
 /**
  * The buffer between the adapters and the producer: a memory ring that overflows to zstd-compressed
@@ -207,26 +59,27 @@ async function moveTailAside(path: string, from: number, to: number, dest: strin
  * is finished; the ledger snapshot is replaced atomically. A power loss can therefore cost up to
  * sync_interval_ms of spilled events (and of acks, which then means duplicates); a torn tail is
  * detected by its checksum, cut off and counted.
+ *
+ * **Parts.** This class owns admission (memory, disk, pause or reject), the queue of runs and the
+ * lifecycle; the rest is delegated: reading an earlier run's directory back (buffer-recovery.ts),
+ * frames and segment files (spill.ts), replay of disk runs (disk-reader.ts), leases out and nacked
+ * (leases.ts).
  */
 export class EventBuffer implements Intake, LeaseSource {
   readonly #o: EventBufferOptions;
-  readonly #name: string;
-  readonly #logger: Logger;
-  readonly #log: RateLimitedLog;
+  readonly #ctx: BufferContext;
   readonly #counters: BufferCounters;
   readonly #ring: RecordRing;
-  readonly #builder: FrameBuilder;
-  readonly #corruptDir: string;
+  readonly #leases: LeaseBook;
+  readonly #spill: Spill;
+  readonly #reader: DiskReader;
   readonly #journalCompactBytes: number | undefined;
   #state: BufferState = 'new';
   #rejectReason = 'none';
   #ledger: AckLedger | null = null;
-  #writer: SegmentWriter | null = null;
-  // The queue: requeued items first (by position), then runs.
+  // The queue: requeued leases first (in the lease book, by position), then runs.
   readonly #runs: Run[] = [];
   #tail: Run | null = null;
-  #requeued: RequeuedItem[] = [];
-  #position = 0;
   // Memory held outside the ring (handed out or requeued, from memory).
   #heldEvents = 0;
   #heldBytes = 0;
@@ -234,39 +87,25 @@ export class EventBuffer implements Intake, LeaseSource {
   #paused = false;
   #resumeScheduled = false;
   readonly #resumeListeners = new Set<() => void>();
-  // Disk.
-  readonly #live = new Set<Segment>();
-  #diskBytes = 0;
-  #frameRun: DiskRun | null = null;
-  #lingerTimer: NodeJS.Timeout | null = null;
-  #syncTimer: NodeJS.Timeout | null = null;
-  #syncing = false;
-  #closeWrites = false;
-  // Reader.
-  #readSegs: Segment[] = [];
-  #readIdx = 0;
-  #readOff = SEGMENT_HEADER_SIZE;
-  #fileReader: { seg: Segment; reader: SegmentFileReader } | null = null;
-  #cur: CurrentFrame | null = null;
   // Consumers.
   #consumerTail: Promise<unknown> = Promise.resolve();
   #dataWaiters: Array<() => void> = [];
-  readonly #outstanding = new Map<number, BufferLease>();
-  #leaseSeq = 0;
-  #outstandingEmpty: (() => void) | null = null;
   #closing: Promise<void> | null = null;
   #opening: Promise<void> | null = null;
 
   constructor(options: EventBufferOptions, deps: EventBufferDeps = {}) {
     checkBufferOptions({ ...options, dir: options.dir });
     this.#o = options;
-    this.#name = deps.name ?? 'main';
-    this.#logger = (deps.logger ?? silentLogger).child({ component: 'buffer', buffer: this.#name });
-    this.#log = new RateLimitedLog(this.#logger);
-    this.#counters = new BufferCounters(this.#name);
+    this.#ctx = bufferContext(options, deps);
+    this.#counters = this.#ctx.counters;
     this.#ring = new RecordRing(options.max_events);
-    this.#builder = new FrameBuilder(options.zstd_level, options.frame_max_bytes);
-    this.#corruptDir = join(options.dir, 'corrupt');
+    this.#leases = new LeaseBook(this.#counters);
+    this.#spill = new Spill(this.#ctx, {
+      onSegment: (seg) => this.#reader.add(seg),
+      onProgress: () => this.#maybeResume(),
+      isClosed: () => this.#state === 'closed',
+    });
+    this.#reader = new DiskReader(this.#ctx, this.#spill, this.#leases);
     this.#journalCompactBytes = deps.journalCompactBytes;
   }
 
@@ -309,114 +148,13 @@ export class EventBuffer implements Intake, LeaseSource {
   }
 
   async #open(): Promise<void> {
-    const dir = this.#o.dir;
-    try {
-      await mkdir(this.#corruptDir, { recursive: true });
-    } catch (cause) {
-      throw new SiemError('SIEM_ERR_BUFFER_IO', `cannot create the buffer directory ${dir}`, { cause });
-    }
-    const c = this.#counters;
-    const { ledger, report } = await AckLedger.open(
-      dir,
-      this.#corruptDir,
-      {
-        onWriteError: (err) => this.#diskError('journal', err),
-        onCompactionDue: () => {
-          this.#ledger?.snapshot(false).catch((err: unknown) => this.#diskError('ledger', err));
-        },
-      },
-      this.#journalCompactBytes,
-    );
+    const { ledger, kept, maxId } = await recoverSpill(this.#ctx, this.#journalCompactBytes);
     this.#ledger = ledger;
-    if (report.snapshotCorrupt) {
-      bump(c.corruptFrames, 'ledger');
-      this.#logger.error(
-        { dir },
-        'ack ledger unreadable, moved to corrupt/: unacked state lost, events may repeat',
-      );
-    }
-    if (report.journalTornEntries > 0) bump(c.corruptFrames, 'journal_tail', report.journalTornEntries);
-    if (report.journalUnreadable) {
-      bump(c.corruptFrames, 'journal');
-      this.#logger.error(
-        { dir },
-        'ack journal unreadable, moved to corrupt/: recent acks lost, events may repeat',
-      );
-    }
-
-    const segs: Segment[] = [];
-    for (const name of (await readdir(dir)).sort()) {
-      const id = segmentIdOf(name);
-      if (id === null) continue;
-      const seg = await this.#loadSegment(name, id);
-      if (seg !== null) segs.push(seg);
-    }
-    segs.sort((a, b) => a.order - b.order || a.id - b.id);
-    const kept: Segment[] = [];
-    for (const seg of segs) {
-      const acks = ledger.lookup(seg.id, seg.nonce);
-      if (acks !== undefined && acks.doneBelow >= seg.size) {
-        // Every frame was acked; the previous run stopped before deleting the file.
-        try {
-          await rm(seg.path, { force: true });
-          c.segmentsDeleted++;
-          continue;
-        } catch (err) {
-          this.#diskError('delete', err); // replayed frames are all done: it stays, harmless
-        }
-      }
-      kept.push(seg);
-    }
-    ledger.retain(new Set(kept.map((s) => s.id)));
-    if (report.unclean) {
-      const byId = new Map(kept.map((s) => [s.id, s]));
-      let redelivered = 0;
-      for (const d of report.unackedDeliveries) {
-        const seg = byId.get(d.segment);
-        if (seg !== undefined && seg.nonce === d.nonce && d.offset < seg.size) redelivered += d.events;
-      }
-      c.redelivered.crash += redelivered;
-      this.#logger.warn(
-        { dir, segments: kept.length, redelivered },
-        'previous run did not shut down cleanly; events handed out without a recorded ack will be delivered again',
-      );
-    }
-    let maxId = 0;
-    for (const name of await readdir(dir)) maxId = Math.max(maxId, segmentIdOf(name) ?? 0);
-    for (const seg of kept) {
-      this.#live.add(seg);
-      this.#diskBytes += seg.size;
-    }
-    this.#writer = new SegmentWriter(
-      {
-        dir,
-        corruptDir: this.#corruptDir,
-        segmentMaxBytes: this.#o.segment_max_bytes,
-        syncEveryWrite: this.#o.sync_interval_ms === 0,
-      },
-      {
-        onSegment: (seg) => {
-          this.#live.add(seg);
-          this.#diskBytes += SEGMENT_HEADER_SIZE;
-          if (this.#ledger !== null)
-            this.#ledger.nextSegmentId = Math.max(this.#ledger.nextSegmentId, seg.id + 1);
-          if (!this.#closeWrites) this.#readSegs.push(seg);
-        },
-        onProgress: () => this.#maybeResume(),
-        onSegmentDone: (seg) => this.#maybeDelete(seg),
-        onError: (op, err) => this.#diskError(op, err),
-        onConflict: (path) => {
-          bump(c.corruptFrames, 'id_conflict');
-          this.#logger.error({ path }, 'a file was in the way of a new segment; moved to corrupt/');
-        },
-      },
-    );
-    this.#writer.nextId = Math.max(ledger.nextSegmentId, maxId + 1);
-    ledger.nextSegmentId = this.#writer.nextId;
+    this.#spill.start(ledger, kept, maxId);
     // Folds the journal into a fresh snapshot. On a full disk this fails: the journal still holds the
     // same facts, so the start goes on (a full disk must never stop the buffer from starting).
-    await ledger.snapshot(false).catch((err: unknown) => this.#diskError('ledger', err));
-    this.#readSegs = kept;
+    await ledger.snapshot(false).catch((err: unknown) => this.#ctx.diskError('ledger', err));
+    this.#reader.start(ledger, kept);
     if (kept.length > 0)
       this.#pushRun({
         kind: 'disk',
@@ -425,63 +163,19 @@ export class EventBuffer implements Intake, LeaseSource {
         firstSegment: kept[0]!,
         queued: false,
       });
-    if (this.#o.sync_interval_ms > 0) {
-      this.#syncTimer = setInterval(() => void this.#syncNow(), this.#o.sync_interval_ms);
-      this.#syncTimer.unref();
-    }
+    this.#spill.startSyncTimer();
+    const c = this.#counters;
     c.refresh = () => this.#updateGauges();
     trackCounters(c);
     this.#state = 'open';
     this.#updateGauges();
     this.#wakeConsumers();
     if (kept.length > 0) {
-      this.#logger.info(
-        { dir, segments: kept.length, bytes: this.#diskBytes },
+      this.#ctx.logger.info(
+        { dir: this.#o.dir, segments: kept.length, bytes: this.#spill.diskBytes },
         'replaying events kept on disk by an earlier run',
       );
     }
-  }
-
-  async #loadSegment(name: string, id: number): Promise<Segment | null> {
-    const path = join(this.#o.dir, name);
-    const c = this.#counters;
-    try {
-      const h = await open(path, 'r');
-      let size: number;
-      const head = Buffer.alloc(SEGMENT_HEADER_SIZE);
-      try {
-        size = (await h.stat()).size;
-        await h.read(head, 0, SEGMENT_HEADER_SIZE, 0);
-      } finally {
-        await h.close();
-      }
-      if (size < SEGMENT_HEADER_SIZE) {
-        // Created but its header never fully written: a crash right at rotation. Holds no event.
-        await rm(path, { force: true });
-        bump(c.corruptFrames, 'torn_segment_header');
-        bump(c.corruptBytes, 'torn_segment_header', size);
-        return null;
-      }
-      const header = decodeSegmentHeader(head);
-      if (typeof header === 'string' || header.id !== id) {
-        const reason = typeof header === 'string' ? header : 'id does not match the file name';
-        await this.#moveAside(path, `${name}.bad`);
-        bump(c.corruptFrames, 'segment_header');
-        bump(c.corruptBytes, 'segment_header', size);
-        this.#logger.error({ file: name, reason }, 'segment header invalid; segment moved to corrupt/');
-        return null;
-      }
-      return newSegmentRecord(this.#o.dir, header, true, size);
-    } catch (err) {
-      this.#diskError('read', err);
-      await this.#moveAside(path, `${name}.unreadable`).catch(() => undefined);
-      this.#logger.error({ file: name, err }, 'segment unreadable; moved to corrupt/');
-      return null;
-    }
-  }
-
-  async #moveAside(path: string, asName: string): Promise<void> {
-    await rename(path, join(this.#corruptDir, `${Date.now()}-${asName}`));
   }
 
   /**
@@ -503,32 +197,22 @@ export class EventBuffer implements Intake, LeaseSource {
     this.#state = 'closing';
     this.#wakeConsumers();
     await this.#consumerTail;
-    if (this.#outstanding.size > 0 && this.#o.close_drain_ms > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        new Promise<void>((resolve) => {
-          this.#outstandingEmpty = resolve;
-        }),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, this.#o.close_drain_ms);
-        }),
-      ]);
-      clearTimeout(timer);
-      this.#outstandingEmpty = null;
+    if (this.#leases.outstanding > 0 && this.#o.close_drain_ms > 0) {
+      await this.#leases.drain(this.#o.close_drain_ms);
     }
     // Leases still out are taken back: acks arriving later are ignored (their events repeat next run).
-    for (const lease of [...this.#outstanding.values()].sort((a, b) => a.position - b.position)) {
-      this.#requeue(lease);
-    }
-    this.#outstanding.clear();
-    this.#clearLinger();
-    this.#sealFrame();
+    this.#leases.takeBackAll();
+    this.#spill.clearLinger();
+    this.#spill.sealFrame();
     try {
-      await this.#persistMemory();
-      const lost = await this.#writer!.close();
+      this.#spill.persistQueue(this.#leases.drainRequeued(), this.#runs, this.#ring);
+      this.#runs.length = 0;
+      this.#heldEvents = 0;
+      this.#heldBytes = 0;
+      const lost = await this.#spill.writer!.close();
       if (lost > 0) {
         bump(this.#counters.lostEvents, 'shutdown_disk_error', lost);
-        this.#logger.error(
+        this.#ctx.logger.error(
           { lost },
           'disk kept failing at shutdown: events that were only in memory are lost',
         );
@@ -536,16 +220,16 @@ export class EventBuffer implements Intake, LeaseSource {
       await this.#ledger!.flush();
       await this.#ledger!.snapshot(true);
     } catch (err) {
-      this.#diskError('close', err);
-      this.#logger.error({ err }, 'buffer could not persist everything at shutdown');
+      this.#ctx.diskError('close', err);
+      this.#ctx.logger.error({ err }, 'buffer could not persist everything at shutdown');
     } finally {
       await this.#stopIo();
       this.#state = 'closed';
       this.#updateGauges();
       this.#counters.refresh = null;
     }
-    this.#logger.info(
-      { dir: this.#o.dir, segments: this.#live.size, bytes: this.#diskBytes },
+    this.#ctx.logger.info(
+      { dir: this.#o.dir, segments: this.#spill.segments, bytes: this.#spill.diskBytes },
       'buffer closed; events kept on disk for the next start',
     );
   }
@@ -559,20 +243,17 @@ export class EventBuffer implements Intake, LeaseSource {
     this.#state = 'closed';
     this.#counters.refresh = null;
     this.#wakeConsumers();
-    this.#clearLinger();
-    this.#outstanding.clear();
-    await this.#writer?.abandon();
+    this.#spill.clearLinger();
+    this.#leases.dropOutstanding();
+    await this.#spill.writer?.abandon();
     await this.#ledger?.abandon();
     await this.#stopIo();
   }
 
   async #stopIo(): Promise<void> {
-    if (this.#syncTimer !== null) clearInterval(this.#syncTimer);
-    this.#syncTimer = null;
+    this.#spill.stopSyncTimer();
     await this.#ledger?.close();
-    await this.#fileReader?.reader.close();
-    this.#fileReader = null;
-    this.#cur = null;
+    await this.#reader.close();
   }
 
   /**
@@ -580,25 +261,15 @@ export class EventBuffer implements Intake, LeaseSource {
    * segment file (so it survives a process crash); with `sync`, also fdatasync'ed (survives power loss).
    */
   async flush(options: { sync?: boolean } = {}): Promise<void> {
-    if (this.#writer === null || this.#state !== 'open') return;
-    this.#sealFrame();
-    await this.#writer.drained();
-    if (options.sync) await this.#syncNow();
-  }
-
-  async #syncNow(): Promise<void> {
-    if (this.#syncing || this.#writer === null || this.#ledger === null) return;
-    this.#syncing = true;
-    try {
-      await this.#writer.sync();
-      await this.#ledger.sync().catch((err: unknown) => this.#diskError('sync', err));
-    } finally {
-      this.#syncing = false;
-    }
+    const writer = this.#spill.writer;
+    if (writer === null || this.#state !== 'open') return;
+    this.#spill.sealFrame();
+    await writer.drained();
+    if (options.sync) await this.#spill.syncNow();
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Intake
+  // Intake (admission: memory, disk, pause or reject)
 
   offer(records: BufferRecord[]): OfferResult {
     const n = records.length;
@@ -622,9 +293,9 @@ export class EventBuffer implements Intake, LeaseSource {
       return 'ok';
     }
     this.#spilling = true;
-    if (this.#diskAccepts(bytes + 8 * n)) {
+    if (this.#spill.accepts(bytes + 8 * n)) {
       this.#toDisk(records, bytes);
-      if (o.when_full === 'block' && !this.#diskAccepts(0)) return this.#pause();
+      if (o.when_full === 'block' && !this.#spill.accepts(0)) return this.#pause();
       return 'ok';
     }
     // The disk cannot take it: the band above the high watermark.
@@ -652,16 +323,6 @@ export class EventBuffer implements Intake, LeaseSource {
     return 'pause';
   }
 
-  #diskAccepts(bytes: number): boolean {
-    const w = this.#writer!;
-    const open = this.#builder.rawLength;
-    return (
-      w.healthy &&
-      this.#diskBytes + open + bytes <= this.#o.max_disk_bytes &&
-      w.pendingBytes + open <= this.#o.max_pending_write_bytes
-    );
-  }
-
   #fill(): number {
     return Math.max(
       (this.#ring.size + this.#heldEvents) / this.#o.max_events,
@@ -670,8 +331,8 @@ export class EventBuffer implements Intake, LeaseSource {
   }
 
   #maybeResume(): void {
-    if (!this.#paused || this.#writer === null) return;
-    if (!this.#diskAccepts(0) && this.#fill() > this.#o.low_watermark) return;
+    if (!this.#paused || this.#spill.writer === null) return;
+    if (!this.#spill.accepts(0) && this.#fill() > this.#o.low_watermark) return;
     this.#paused = false;
     if (this.#resumeScheduled) return;
     this.#resumeScheduled = true;
@@ -699,9 +360,9 @@ export class EventBuffer implements Intake, LeaseSource {
     } else {
       if (tail !== null && tail.kind === 'disk' && !tail.old) {
         // The disk run ends: write its last frame now and finish its segment (deletable once read).
-        this.#clearLinger();
-        this.#sealFrame();
-        this.#writer!.sealCurrent();
+        this.#spill.clearLinger();
+        this.#spill.sealFrame();
+        this.#spill.sealSegment();
       }
       this.#pushRun({ kind: 'mem', count: records.length, startedAtMs: Date.now(), queued: false });
     }
@@ -713,51 +374,21 @@ export class EventBuffer implements Intake, LeaseSource {
     if (run === null || run.kind !== 'disk' || run.old) {
       // Every disk run starts a segment of its own, so memory written at shutdown can be ordered
       // before it without splitting a segment.
-      this.#sealFrame();
-      this.#writer!.sealCurrent();
+      this.#spill.sealFrame();
+      this.#spill.sealSegment();
       run = { kind: 'disk', remaining: 0, old: false, firstSegment: null, queued: false };
       this.#pushRun(run);
     } else if (!run.queued) {
       this.#pushRun(run);
     }
-    this.#frameRun = run;
-    const now = Date.now();
-    const max = this.#o.frame_max_bytes;
-    for (let i = 0; i < records.length; i++) {
-      this.#builder.append(records[i]!, now);
-      if (this.#builder.rawLength >= max) this.#sealFrame();
-    }
+    this.#spill.write(records, run);
     run.remaining += records.length;
     const c = this.#counters;
     c.acceptedEvents.disk += records.length;
     c.acceptedBytes.disk += bytes;
     c.spilledEvents.overflow += records.length;
     c.spillOriginalBytes += bytes;
-    if (this.#builder.count > 0 && this.#lingerTimer === null) {
-      this.#lingerTimer = setTimeout(() => {
-        this.#lingerTimer = null;
-        this.#sealFrame();
-      }, this.#o.spill_linger_ms);
-      this.#lingerTimer.unref();
-    }
     this.#wakeConsumers();
-  }
-
-  #clearLinger(): void {
-    if (this.#lingerTimer !== null) clearTimeout(this.#lingerTimer);
-    this.#lingerTimer = null;
-  }
-
-  /** Compresses the frame being filled and queues it for writing. */
-  #sealFrame(): void {
-    if (this.#builder.count === 0 || this.#writer === null) return;
-    const frame = this.#builder.seal();
-    const { segment } = this.#writer.append(frame);
-    this.#diskBytes += frame.size;
-    this.#counters.spillCompressedBytes += frame.size;
-    const run = this.#frameRun;
-    if (run !== null && run.firstSegment === null) run.firstSegment = segment;
-    if (this.#builder.count === 0) this.#clearLinger();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -784,7 +415,11 @@ export class EventBuffer implements Intake, LeaseSource {
         continue;
       }
       if (this.#state !== 'open') return null;
-      if (this.#requeued.length > 0) return await this.#leaseRequeued(max);
+      if (this.#leases.hasRequeued) {
+        const lease = this.#leases.takeRequeued(max);
+        if (lease.slices.length > 0) await this.#reader.journalDelivery(lease.slices);
+        return lease;
+      }
       const run = this.#runs[0];
       if (run === undefined) {
         await this.#waitForData(signal);
@@ -799,9 +434,9 @@ export class EventBuffer implements Intake, LeaseSource {
         if (run.count === 0) this.#shiftRun();
         this.#heldEvents += n;
         this.#heldBytes += bytes;
-        return this.#hand(records, 'mem', [], bytes);
+        return this.#leases.hand(records, 'mem', [], bytes);
       }
-      const lease = await this.#takeDisk(run, max);
+      const lease = await this.#reader.take(run, max);
       if (run.remaining <= 0 && this.#runs[0] === run) this.#shiftRun();
       if (lease !== null) return lease;
     }
@@ -810,304 +445,6 @@ export class EventBuffer implements Intake, LeaseSource {
   #shiftRun(): void {
     const run = this.#runs.shift();
     if (run !== undefined) run.queued = false;
-  }
-
-  #hand(
-    records: BufferRecord[],
-    origin: Origin,
-    slices: Slice[],
-    bytes: number,
-    position?: number,
-  ): BufferLease {
-    const pos = position ?? this.#position;
-    if (position === undefined) this.#position += records.length;
-    const lease = new BufferLease(++this.#leaseSeq, records, pos, origin, slices, bytes);
-    this.#outstanding.set(lease.id, lease);
-    return lease;
-  }
-
-  async #leaseRequeued(max: number): Promise<BufferLease> {
-    const item = this.#requeued[0]!;
-    let lease: BufferLease;
-    if (item.records.length <= max) {
-      this.#requeued.shift();
-      lease = this.#hand(item.records, item.origin, item.slices, item.bytes, item.position);
-    } else {
-      const records = item.records.slice(0, max);
-      const [head, tail] = splitSlices(item.slices, max);
-      const bytes = item.origin === 'mem' ? sumBytes(records) : 0;
-      lease = this.#hand(records, item.origin, head, bytes, item.position);
-      item.records = item.records.slice(max);
-      item.slices = tail;
-      item.bytes -= bytes;
-      item.position += max;
-    }
-    this.#counters.redelivered.nack += lease.records.length;
-    if (lease.slices.length > 0) await this.#journalDelivery(lease.slices);
-    return lease;
-  }
-
-  /**
-   * Journals that disk events are being handed to the sink, and waits until the entries are written:
-   * after a crash, every event that may have reached the sink without its ack being recorded is known
-   * and counted as redelivered.
-   */
-  async #journalDelivery(slices: readonly Slice[]): Promise<void> {
-    const ledger = this.#ledger!;
-    for (const s of slices) ledger.deliver(s.frame, s.from, s.to);
-    await ledger.flush();
-  }
-
-  async #takeDisk(run: DiskRun, max: number): Promise<BufferLease | null> {
-    const records: BufferRecord[] = [];
-    const slices: Slice[] = [];
-    while (records.length < max && run.remaining > 0) {
-      let cur = this.#cur;
-      if (cur === null || cur.pending.length === 0) {
-        this.#cur = null;
-        cur = await this.#nextFrame(run);
-        if (cur === null) {
-          if (!run.old && run.remaining > 0) {
-            this.#logger.error({ remaining: run.remaining }, 'disk run ended early; its events are lost');
-            bump(this.#counters.lostEvents, 'missing', run.remaining);
-          }
-          run.remaining = 0;
-          break;
-        }
-        this.#cur = cur;
-      }
-      const a = cur.pending[0]!;
-      const b = cur.pending[1]!;
-      const k = Math.min(b - a, max - records.length, run.remaining);
-      for (let i = a; i < a + k; i++) records.push(cur.records[i]!);
-      slices.push({ frame: cur.frame, from: a, to: a + k });
-      if (a + k === b) cur.pending.splice(0, 2);
-      else cur.pending[0] = a + k;
-      run.remaining -= k;
-    }
-    if (this.#cur !== null && this.#cur.pending.length === 0) this.#cur = null;
-    if (records.length === 0) return null;
-    await this.#journalDelivery(slices);
-    return this.#hand(records, 'disk', slices, 0);
-  }
-
-  async #readerFor(seg: Segment): Promise<SegmentFileReader> {
-    if (this.#fileReader?.seg === seg) return this.#fileReader.reader;
-    await this.#fileReader?.reader.close();
-    this.#fileReader = null;
-    const reader = await SegmentFileReader.open(seg.path, seg.written);
-    this.#fileReader = { seg, reader };
-    return reader;
-  }
-
-  /** The next frame of the queue's head disk run, or null when the run has no more frames. */
-  async #nextFrame(run: DiskRun): Promise<CurrentFrame | null> {
-    const c = this.#counters;
-    let readFailures = 0;
-    for (;;) {
-      const seg = this.#readSegs[this.#readIdx];
-      if (seg === undefined) {
-        if (!run.old && this.#builder.count > 0) {
-          this.#sealFrame();
-          continue;
-        }
-        return null;
-      }
-      if (seg.old !== run.old) return null;
-      const off = this.#readOff;
-      if (off >= seg.size) {
-        if (!seg.sealed) {
-          if (this.#builder.count > 0) {
-            this.#sealFrame();
-            if (seg.size > off || seg.sealed) continue;
-          }
-          return null;
-        }
-        await this.#finishReading(seg);
-        this.#readIdx++;
-        this.#readOff = SEGMENT_HEADER_SIZE;
-        if (this.#readIdx > 256) {
-          this.#readSegs = this.#readSegs.slice(this.#readIdx);
-          this.#readIdx = 0;
-        }
-        continue;
-      }
-      const queued = seg.queued.get(off);
-      if (queued !== undefined) {
-        this.#readOff = off + queued.size;
-        seg.frames?.delete(off);
-        return this.#openFrame(seg, off, queued.size, queued.count, queued.records, null);
-      }
-      let read: Awaited<ReturnType<SegmentFileReader['readAt']>>;
-      try {
-        const reader = await this.#readerFor(seg);
-        reader.end = seg.written;
-        read = await reader.readAt(off);
-        readFailures = 0;
-      } catch (err) {
-        await this.#fileReader?.reader.close();
-        this.#fileReader = null;
-        const code = (err as NodeJS.ErrnoException).code ?? '';
-        if (TRANSIENT_ERRORS.has(code) && readFailures < 30) {
-          // Out of descriptors or memory for a moment: wait and read again rather than give data up.
-          readFailures++;
-          this.#diskError('read', err);
-          await new Promise((r) => setTimeout(r, Math.min(2_000, 50 * readFailures)));
-          continue;
-        }
-        await this.#abandonSegmentTail(seg, off, err, run);
-        continue;
-      }
-      if (read.kind === 'frame') {
-        this.#readOff = off + read.size;
-        seg.frames?.delete(off);
-        const acks = this.#ledger!.lookup(seg.id, seg.nonce);
-        if (acks?.isDone(off)) continue; // delivered and acked in an earlier run
-        c.replayedEvents += read.header.count;
-        c.replayedBytes += read.header.rawLength;
-        return this.#openFrame(
-          seg,
-          off,
-          read.size,
-          read.header.count,
-          read.records,
-          acks?.ackedOf(off) ?? null,
-        );
-      }
-      if (read.kind === 'end') {
-        if (!seg.old) {
-          // Cannot happen (an unwritten frame is always in `queued`); never spin on it.
-          this.#logger.error({ segment: seg.id, offset: off }, 'segment ended before its known size');
-        }
-        seg.size = off;
-        continue;
-      }
-      const known = seg.frames?.get(off);
-      if (known !== undefined) {
-        // A frame of this run that reads back damaged (a disk fault): skip exactly it.
-        bump(c.corruptFrames, read.kind === 'torn' ? 'torn_tail' : 'checksum');
-        bump(c.corruptBytes, 'checksum', known.size);
-        bump(c.lostEvents, 'corrupt', known.count);
-        this.#log.error(
-          `corrupt:${seg.id}`,
-          { segment: seg.id, offset: off, reason: read.reason },
-          'frame damaged on disk; skipped',
-        );
-        seg.frames!.delete(off);
-        this.#readOff = off + known.size;
-        if (!run.old) run.remaining = Math.max(0, run.remaining - known.count);
-        const frame: FrameRef = {
-          seg,
-          segment: seg.id,
-          nonce: seg.nonce,
-          offset: off,
-          size: known.size,
-          count: known.count,
-        };
-        this.#ledger!.ack(frame, 0, known.count);
-        continue;
-      }
-      await this.#cutSegment(seg, off, read);
-    }
-  }
-
-  /** An old segment with a torn tail or damage at `off`: keep what is before, set the rest aside. */
-  async #cutSegment(
-    seg: Segment,
-    off: number,
-    read: { kind: 'torn' | 'corrupt'; bytes: number; reason: string },
-  ): Promise<void> {
-    const c = this.#counters;
-    const end = off + read.bytes;
-    if (read.kind === 'torn') {
-      bump(c.corruptFrames, 'torn_tail');
-      bump(c.corruptBytes, 'torn_tail', read.bytes);
-      this.#logger.warn(
-        { segment: seg.id, offset: off, bytes: read.bytes, reason: read.reason },
-        'torn tail skipped (an interrupted write)',
-      );
-    } else {
-      bump(c.corruptFrames, 'checksum');
-      bump(c.corruptBytes, 'checksum', read.bytes);
-      this.#logger.error(
-        { segment: seg.id, offset: off, bytes: read.bytes, reason: read.reason },
-        'segment damaged: the rest of it is moved to corrupt/ and not replayed',
-      );
-      await moveTailAside(
-        seg.path,
-        off,
-        end,
-        join(this.#corruptDir, `${Date.now()}-${segmentFileName(seg.id)}.at-${off}.bad`),
-      ).catch((err: unknown) => this.#diskError('read', err));
-    }
-    try {
-      await this.#fileReader?.reader.close();
-      this.#fileReader = null;
-      if (seg.old) await truncate(seg.path, off);
-    } catch (err) {
-      this.#diskError('write', err);
-    }
-    this.#diskBytes -= Math.max(0, seg.size - off);
-    seg.size = off;
-    seg.written = Math.min(seg.written, off);
-  }
-
-  /** A read failed outright (EIO, file gone): give up the rest of the segment rather than retry forever. */
-  async #abandonSegmentTail(seg: Segment, off: number, err: unknown, run: DiskRun): Promise<void> {
-    this.#diskError('read', err);
-    this.#logger.error(
-      { segment: seg.id, offset: off, err },
-      'segment unreadable from here; the rest is skipped',
-    );
-    if (!seg.old && seg.frames !== null) {
-      let lost = 0;
-      for (const [o, f] of seg.frames) if (o >= off) lost += f.count;
-      bump(this.#counters.lostEvents, 'unreadable', lost);
-      if (!run.old) run.remaining = Math.max(0, run.remaining - lost);
-      seg.frames.clear();
-    }
-    if (!seg.sealed && this.#writer?.current === seg) this.#writer.sealCurrent();
-    this.#diskBytes -= Math.max(0, seg.size - off);
-    seg.size = off;
-  }
-
-  #openFrame(
-    seg: Segment,
-    offset: number,
-    size: number,
-    count: number,
-    records: BufferRecord[],
-    acked: RangeSet | null,
-  ): CurrentFrame {
-    seg.openFrames++;
-    return {
-      frame: { seg, segment: seg.id, nonce: seg.nonce, offset, size, count },
-      records,
-      pending: acked === null ? [0, count] : acked.gaps(0, count),
-    };
-  }
-
-  async #finishReading(seg: Segment): Promise<void> {
-    seg.readDone = true;
-    if (this.#fileReader?.seg === seg) {
-      await this.#fileReader.reader.close();
-      this.#fileReader = null;
-    }
-    this.#maybeDelete(seg);
-  }
-
-  #maybeDelete(seg: Segment): void {
-    if (!seg.readDone || seg.openFrames > 0 || !seg.sealed || !seg.writerDone || seg.deleted) return;
-    if (this.#state === 'closed') return;
-    seg.deleted = true;
-    this.#live.delete(seg);
-    this.#diskBytes -= seg.size;
-    this.#ledger?.forget(seg.id);
-    this.#counters.segmentsDeleted++;
-    rm(seg.path, { force: true }).then(
-      () => this.#maybeResume(),
-      (err: unknown) => this.#diskError('delete', err),
-    );
   }
 
   #waitForData(signal: AbortSignal | undefined): Promise<void> {
@@ -1133,186 +470,50 @@ export class EventBuffer implements Intake, LeaseSource {
   }
 
   ack(lease: Lease): void {
-    const l = this.#outstanding.get(lease.id);
-    if (l === undefined || l !== lease) {
-      this.#counters.lateAcks++;
-      return;
-    }
-    this.#outstanding.delete(l.id);
+    const l = this.#leases.settle(lease);
+    if (l === null) return;
     this.#counters.ackedEvents += l.records.length;
     if (l.origin === 'mem') {
       this.#heldEvents -= l.records.length;
       this.#heldBytes -= l.bytes;
       this.#maybeResume();
     } else {
-      const ledger = this.#ledger!;
-      for (const s of l.slices) {
-        if (ledger.ack(s.frame, s.from, s.to)) {
-          s.frame.seg.openFrames--;
-          this.#maybeDelete(s.frame.seg);
-        }
-      }
+      this.#reader.ack(l.slices);
     }
-    this.#settled();
+    this.#leases.settled();
   }
 
   nack(lease: Lease): void {
-    const l = this.#outstanding.get(lease.id);
-    if (l === undefined || l !== lease) {
-      this.#counters.lateAcks++;
-      return;
-    }
-    this.#outstanding.delete(l.id);
+    const l = this.#leases.settle(lease);
+    if (l === null) return;
     this.#counters.nackedEvents += l.records.length;
-    if (l.origin === 'disk') for (const s of l.slices) this.#ledger!.undeliver(s.frame, s.from, s.to);
-    this.#requeue(l);
+    if (l.origin === 'disk') this.#reader.undeliver(l.slices);
+    this.#leases.requeue(l);
     this.#wakeConsumers();
-    this.#settled();
-  }
-
-  #requeue(l: BufferLease): void {
-    const item: RequeuedItem = {
-      position: l.position,
-      records: [...l.records],
-      origin: l.origin,
-      slices: [...l.slices],
-      bytes: l.bytes,
-    };
-    let i = this.#requeued.length;
-    while (i > 0 && this.#requeued[i - 1]!.position > item.position) i--;
-    this.#requeued.splice(i, 0, item);
-  }
-
-  #settled(): void {
-    if (this.#outstanding.size === 0) this.#outstandingEmpty?.();
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Shutdown persistence
-
-  /**
-   * Writes what is in memory to disk, in queue order. Memory that precedes disk data in the queue goes
-   * to new segments whose `order` sorts just before that data's segment; memory after the last disk
-   * data goes to new segments at the end.
-   */
-  async #persistMemory(): Promise<void> {
-    type Item = { kind: 'mem'; records: BufferRecord[]; ms: number } | { kind: 'disk'; seg: Segment };
-    const items: Item[] = [];
-    for (const r of this.#requeued) {
-      if (r.origin === 'mem') items.push({ kind: 'mem', records: r.records, ms: Date.now() });
-      else if (r.slices.length > 0) items.push({ kind: 'disk', seg: r.slices[0]!.frame.seg });
-    }
-    for (const run of this.#runs) {
-      if (run.kind === 'mem') {
-        const records: BufferRecord[] = [];
-        this.#ring.shiftInto(records, run.count);
-        items.push({ kind: 'mem', records, ms: run.startedAtMs });
-      } else if (run.remaining > 0 && run.firstSegment !== null) {
-        // Memory before a disk run precedes all of it (positions of a run are contiguous), and every
-        // disk run begins a segment: ordering before its first segment is exact.
-        items.push({ kind: 'disk', seg: run.firstSegment });
-      }
-    }
-    this.#requeued = [];
-    this.#runs.length = 0;
-    this.#closeWrites = true;
-    let group: Array<{ records: BufferRecord[]; ms: number }> = [];
-    for (const item of items) {
-      if (item.kind === 'mem') {
-        if (item.records.length > 0) group.push(item);
-        continue;
-      }
-      if (group.length > 0) this.#writeGroup(group, item.seg);
-      group = [];
-    }
-    if (group.length > 0) this.#writeGroup(group, null);
-    this.#heldEvents = 0;
-    this.#heldBytes = 0;
-  }
-
-  #writeGroup(group: Array<{ records: BufferRecord[]; ms: number }>, before: Segment | null): void {
-    const writer = this.#writer!;
-    this.#frameRun = null;
-    writer.sealCurrent();
-    if (before !== null) {
-      let prev = before.order - 1;
-      for (const s of this.#live) if (s.order < before.order && s.order > prev) prev = s.order;
-      const step = (before.order - prev) / ORDER_STEPS;
-      let k = 0;
-      writer.orderOf = () => prev + ++k * step;
-    }
-    const max = this.#o.frame_max_bytes;
-    let n = 0;
-    for (const { records, ms } of group) {
-      for (const r of records) {
-        this.#builder.append(r, ms);
-        if (this.#builder.rawLength >= max) this.#sealFrame();
-      }
-      n += records.length;
-    }
-    this.#sealFrame();
-    writer.sealCurrent();
-    writer.orderOf = null;
-    this.#counters.spilledEvents.shutdown += n;
+    this.#leases.settled();
   }
 
   // ---------------------------------------------------------------------------------------------
   // Observability
 
-  #diskError(op: string, err: unknown): void {
-    bump(this.#counters.diskErrors, op);
-    this.#log.error(`disk:${op}`, { op, err }, 'buffer disk operation failed');
-  }
-
   #updateGauges(): void {
     const c = this.#counters;
+    const spill = this.#spill;
     c.memoryEvents = this.#ring.size + this.#heldEvents;
     c.memoryBytes = this.#ring.bytes + this.#heldBytes;
     c.memoryFill = this.#fill();
-    c.diskBytes = this.#diskBytes;
-    c.diskSegments = this.#live.size;
-    c.pendingWriteBytes = this.#writer?.pendingBytes ?? 0;
-    c.outstandingLeases = this.#outstanding.size;
+    c.diskBytes = spill.diskBytes;
+    c.diskSegments = spill.segments;
+    c.pendingWriteBytes = spill.writer?.pendingBytes ?? 0;
+    c.outstandingLeases = this.#leases.outstanding;
     c.spilling = this.#spilling;
     c.paused = this.#paused;
-    let oldest: number | null = null;
-    for (const s of this.#live) if (oldest === null || s.createdAtMs < oldest) oldest = s.createdAtMs;
-    c.oldestSegmentMs = oldest;
+    c.oldestSegmentMs = spill.oldestSegmentMs();
   }
 
   stats(): BufferStats {
     this.#updateGauges();
-    const c = this.#counters;
-    const sum = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a + b, 0);
-    let requeued = 0;
-    for (const r of this.#requeued) requeued += r.records.length;
-    return {
-      state: this.#state,
-      memoryEvents: c.memoryEvents,
-      memoryBytes: c.memoryBytes,
-      memoryFill: c.memoryFill,
-      spilling: c.spilling,
-      paused: c.paused,
-      diskBytes: c.diskBytes,
-      diskSegments: c.diskSegments,
-      pendingWriteBytes: c.pendingWriteBytes,
-      diskHealthy: this.#writer?.healthy ?? true,
-      diskErrors: sum(c.diskErrors),
-      outstandingLeases: c.outstandingLeases,
-      requeuedEvents: requeued,
-      acceptedMemoryEvents: c.acceptedEvents.memory,
-      acceptedDiskEvents: c.acceptedEvents.disk,
-      spilledEvents: c.spilledEvents.overflow,
-      shutdownSpilledEvents: c.spilledEvents.shutdown,
-      replayedEvents: c.replayedEvents,
-      ackedEvents: c.ackedEvents,
-      nackedEvents: c.nackedEvents,
-      droppedEvents: sum(c.dropped),
-      redeliveredAfterNack: c.redelivered.nack,
-      redeliveredAfterCrash: c.redelivered.crash,
-      corruptFrames: sum(c.corruptFrames),
-      lostEvents: sum(c.lostEvents),
-      lateAcks: c.lateAcks,
-    };
+    const diskHealthy = this.#spill.writer?.healthy ?? true;
+    return statsOf(this.#state, this.#counters, diskHealthy, this.#leases.requeuedEvents());
   }
 }
