@@ -1,4 +1,4 @@
-import { metricsRegistry, type Registry } from '@siem/observability';
+import { COMPONENT_METRIC_NAMES, metricsRegistry, type Registry } from '@siem/observability';
 
 /**
  * /api/v1/stats: rates over the last 1, 5 and 15 minutes, from periodic samples of the metrics
@@ -29,102 +29,135 @@ interface MetricSnapshot {
 
 /**
  * A reduction of the metrics into named series. `path` is where the value goes in the answer
- * (`stages.received`, `adapters.<label>.received_events`): `<label>` is replaced by the value of the
- * `by` label, giving one series per label value. Counters become rates; gauges are reported as is.
+ * (`stages.received`, `adapters.<component_id>.received_events`): each `<label>` in it is replaced by
+ * that label's value, giving one series per value (a value without the label is left out). Values
+ * matching `where` are summed. Counters become rates; gauges are reported as is.
  */
 export interface StatSeries {
   path: string;
-  metric: string | RegExp;
+  metric: string;
   kind: 'counter' | 'gauge';
-  by?: string;
   where?: Record<string, string>;
 }
 
-/** Metric name → the short name used under `adapters.<name>`: `siem_syslog_received_events_total` → `received_events`. */
-function shortName(metric: string): string {
-  return metric.replace(/^siem_[a-z0-9]+_/, '').replace(/_total$/, '');
-}
+const V = COMPONENT_METRIC_NAMES;
+const SOURCE = { component_kind: 'source' };
 
 /**
- * The default reductions, from the counters the pipeline components register:
- * - adapters: every `siem_*_total` counter labelled `listener` or `adapter`, per adapter name;
- * - stages: received (adapters) → buffered → Kafka delivered / consumed → normalized → stored, and each
- *   sink's outcomes (delivered, requeued, dropped);
+ * The default reductions, read from fixed metric names: the component vocabulary every source, buffer
+ * and sink reports (`siem_component_*`), and a few family metrics.
+ * - adapters: per source component (the adapter id): events and bytes received, events discarded,
+ *   errors;
+ * - stages: received (every source) → buffered → Kafka delivered / consumed → normalized → stored, and
+ *   what the pump did with each sink's batches (delivered, requeued, dropped);
  * - buffer: utilisation gauges per buffer;
- * - errors: drops, parse errors, delivery and write errors, dead letters (per second), and the share of
- *   received events that ended in an error (`errors.ratio`).
+ * - errors (per second): events dropped on purpose (rate limits, drop policies) and lost (failures),
+ *   each also per component and reason; errors, also per component and code; the same for the
+ *   adapters, Kafka, storage and the dead letters by name; and the share of received events lost by
+ *   failure (`errors.ratio`: a policy drop is not a loss).
  */
 export const defaultStatSeries: readonly StatSeries[] = [
-  { path: 'adapters.<label>.<metric>', metric: /^siem_[a-z0-9]+_.+_total$/, kind: 'counter', by: 'listener' },
-  { path: 'adapters.<label>.<metric>', metric: /^siem_[a-z0-9]+_.+_total$/, kind: 'counter', by: 'adapter' },
-  { path: 'stages.received', metric: /^siem_[a-z0-9]+_received_events_total$/, kind: 'counter' },
-  { path: 'stages.buffered', metric: 'siem_buffer_accepted_events_total', kind: 'counter' },
-  { path: 'stages.kafka_delivered', metric: 'siem_kafka_delivered_records_total', kind: 'counter' },
-  { path: 'stages.kafka_consumed', metric: 'siem_kafka_consumed_records_total', kind: 'counter' },
-  { path: 'stages.normalized', metric: 'siem_normalizer_events_total', kind: 'counter' },
-  { path: 'stages.stored', metric: 'siem_storage_rows_written_total', kind: 'counter' },
   {
-    path: 'stages.sinks.<label>.delivered',
+    path: 'adapters.<component_id>.received_events',
+    metric: V.receivedEvents,
+    kind: 'counter',
+    where: SOURCE,
+  },
+  { path: 'adapters.<component_id>.received_bytes', metric: V.receivedBytes, kind: 'counter', where: SOURCE },
+  {
+    path: 'adapters.<component_id>.discarded_events',
+    metric: V.discardedEvents,
+    kind: 'counter',
+    where: SOURCE,
+  },
+  { path: 'adapters.<component_id>.errors', metric: V.errors, kind: 'counter', where: SOURCE },
+  { path: 'stages.received', metric: V.receivedEvents, kind: 'counter', where: SOURCE },
+  { path: 'stages.buffered', metric: V.receivedEvents, kind: 'counter', where: { component_kind: 'buffer' } },
+  {
+    path: 'stages.kafka_delivered',
+    metric: V.sentEvents,
+    kind: 'counter',
+    where: { component_type: 'kafka' },
+  },
+  { path: 'stages.kafka_consumed', metric: 'siem_kafka_consumed_records_total', kind: 'counter' },
+  {
+    path: 'stages.normalized',
+    metric: V.sentEvents,
+    kind: 'counter',
+    where: { component_type: 'normalizer' },
+  },
+  { path: 'stages.stored', metric: V.sentEvents, kind: 'counter', where: { component_type: 'timescaledb' } },
+  {
+    path: 'stages.sinks.<sink>.delivered',
     metric: 'siem_pipeline_records_total',
     kind: 'counter',
-    by: 'sink',
     where: { outcome: 'delivered' },
   },
   {
-    path: 'stages.sinks.<label>.requeued',
+    path: 'stages.sinks.<sink>.requeued',
     metric: 'siem_pipeline_records_total',
     kind: 'counter',
-    by: 'sink',
     where: { outcome: 'requeued' },
   },
   {
-    path: 'stages.sinks.<label>.dropped',
-    metric: 'siem_pipeline_records_total',
-    kind: 'counter',
-    by: 'sink',
-    where: { outcome: 'dropped' },
-  },
-  {
-    path: 'buffer.<label>.memory_fill_ratio',
-    metric: 'siem_buffer_memory_fill_ratio',
-    kind: 'gauge',
-    by: 'buffer',
-  },
-  { path: 'buffer.<label>.memory_events', metric: 'siem_buffer_memory_events', kind: 'gauge', by: 'buffer' },
-  { path: 'buffer.<label>.memory_bytes', metric: 'siem_buffer_memory_bytes', kind: 'gauge', by: 'buffer' },
-  { path: 'buffer.<label>.disk_bytes', metric: 'siem_buffer_disk_bytes', kind: 'gauge', by: 'buffer' },
-  { path: 'buffer.<label>.disk_segments', metric: 'siem_buffer_disk_segments', kind: 'gauge', by: 'buffer' },
-  { path: 'buffer.<label>.spilling', metric: 'siem_buffer_spilling', kind: 'gauge', by: 'buffer' },
-  { path: 'buffer.<label>.paused', metric: 'siem_buffer_paused', kind: 'gauge', by: 'buffer' },
-  { path: 'errors.adapter_discarded', metric: /^siem_[a-z0-9]+_discarded_events_total$/, kind: 'counter' },
-  { path: 'errors.parse_errors', metric: /^siem_[a-z0-9]+_parse_errors_total$/, kind: 'counter' },
-  { path: 'errors.buffer_dropped', metric: 'siem_buffer_dropped_events_total', kind: 'counter' },
-  { path: 'errors.buffer_lost', metric: 'siem_buffer_lost_events_total', kind: 'counter' },
-  { path: 'errors.kafka_delivery_errors', metric: 'siem_kafka_delivery_errors_total', kind: 'counter' },
-  { path: 'errors.storage_write_errors', metric: 'siem_storage_write_errors_total', kind: 'counter' },
-  { path: 'errors.dead_letters', metric: 'siem_normalizer_dead_letters_total', kind: 'counter' },
-  {
-    path: 'errors.dead_letters_by_reason.<label>',
-    metric: 'siem_normalizer_dead_letters_total',
-    kind: 'counter',
-    by: 'reason',
-  },
-  {
-    path: 'errors.sink_dropped',
+    path: 'stages.sinks.<sink>.dropped',
     metric: 'siem_pipeline_records_total',
     kind: 'counter',
     where: { outcome: 'dropped' },
+  },
+  { path: 'buffer.<buffer>.memory_fill_ratio', metric: 'siem_buffer_memory_fill_ratio', kind: 'gauge' },
+  { path: 'buffer.<buffer>.memory_events', metric: 'siem_buffer_memory_events', kind: 'gauge' },
+  { path: 'buffer.<buffer>.memory_bytes', metric: 'siem_buffer_memory_bytes', kind: 'gauge' },
+  { path: 'buffer.<buffer>.disk_bytes', metric: 'siem_buffer_disk_bytes', kind: 'gauge' },
+  { path: 'buffer.<buffer>.disk_segments', metric: 'siem_buffer_disk_segments', kind: 'gauge' },
+  { path: 'buffer.<buffer>.spilling', metric: 'siem_buffer_spilling', kind: 'gauge' },
+  { path: 'buffer.<buffer>.paused', metric: 'siem_buffer_paused', kind: 'gauge' },
+  { path: 'errors.dropped', metric: V.discardedEvents, kind: 'counter', where: { intentional: 'true' } },
+  { path: 'errors.lost', metric: V.discardedEvents, kind: 'counter', where: { intentional: 'false' } },
+  {
+    path: 'errors.dropped_by.<component_id>.<reason>',
+    metric: V.discardedEvents,
+    kind: 'counter',
+    where: { intentional: 'true' },
+  },
+  {
+    path: 'errors.lost_by.<component_id>.<reason>',
+    metric: V.discardedEvents,
+    kind: 'counter',
+    where: { intentional: 'false' },
+  },
+  { path: 'errors.errors', metric: V.errors, kind: 'counter' },
+  { path: 'errors.errors_by.<component_id>.<error_code>', metric: V.errors, kind: 'counter' },
+  { path: 'errors.adapter_discarded', metric: V.discardedEvents, kind: 'counter', where: SOURCE },
+  { path: 'errors.adapter_errors', metric: V.errors, kind: 'counter', where: SOURCE },
+  {
+    path: 'errors.kafka_delivery_errors',
+    metric: V.errors,
+    kind: 'counter',
+    where: { component_type: 'kafka' },
+  },
+  {
+    path: 'errors.storage_write_errors',
+    metric: V.errors,
+    kind: 'counter',
+    where: { component_type: 'timescaledb' },
+  },
+  {
+    path: 'errors.dead_letters',
+    metric: V.discardedEvents,
+    kind: 'counter',
+    where: { component_type: 'normalizer' },
+  },
+  {
+    path: 'errors.dead_letters_by_reason.<reason>',
+    metric: V.discardedEvents,
+    kind: 'counter',
+    where: { component_type: 'normalizer' },
   },
 ];
 
-/** Errors counted into `errors.ratio` (events lost or rejected), over `stages.received`. */
-const LOSS_PATHS = [
-  'errors.adapter_discarded',
-  'errors.buffer_dropped',
-  'errors.buffer_lost',
-  'errors.dead_letters',
-  'errors.sink_dropped',
-];
+/** Events lost by failure, counted into `errors.ratio` over `stages.received`. */
+const LOSS_PATH = 'errors.lost';
 
 interface Ring {
   kind: 'counter' | 'gauge';
@@ -145,6 +178,9 @@ export interface StatsSamplerOptions {
 export class StatsSampler {
   readonly #registry: Registry;
   readonly #series: readonly StatSeries[];
+  /** The metric names the series read, and the label names each path is built from. */
+  readonly #metrics: Set<string>;
+  readonly #placeholders: ReadonlyMap<StatSeries, readonly string[]>;
   readonly #sampleMs: number;
   readonly #now: () => number;
   readonly #capacity: number;
@@ -160,6 +196,10 @@ export class StatsSampler {
   constructor(o: StatsSamplerOptions) {
     this.#registry = o.registry ?? metricsRegistry;
     this.#series = o.series ?? defaultStatSeries;
+    this.#metrics = new Set(this.#series.map((s) => s.metric));
+    this.#placeholders = new Map(
+      this.#series.map((s) => [s, [...s.path.matchAll(/<([a-z_][a-z0-9_]*)>/g)].map((m) => m[1]!)]),
+    );
     this.#sampleMs = o.sampleMs;
     this.#now = o.now ?? Date.now;
     this.#capacity = Math.ceil((STAT_WINDOWS[STAT_WINDOWS.length - 1]!.seconds * 1000) / o.sampleMs) + 2;
@@ -195,8 +235,7 @@ export class StatsSampler {
     for (const metric of this.#registry.getMetricsAsArray()) {
       const name = (metric as { name: string }).name;
       if (!name.startsWith('siem_')) continue;
-      if (!this.#series.some((s) => (typeof s.metric === 'string' ? s.metric === name : s.metric.test(name))))
-        continue;
+      if (!this.#metrics.has(name)) continue;
       const got = (await (
         metric as unknown as { get(): Promise<MetricSnapshot> | MetricSnapshot }
       ).get()) as MetricSnapshot;
@@ -210,17 +249,14 @@ export class StatsSampler {
     const metrics = await this.#read();
     const values = new Map<string, { kind: 'counter' | 'gauge'; value: number }>();
     for (const s of this.#series) {
+      const labels = this.#placeholders.get(s)!;
       for (const m of metrics) {
-        if (typeof s.metric === 'string' ? s.metric !== m.name : !s.metric.test(m.name)) continue;
+        if (s.metric !== m.name) continue;
         if ((s.kind === 'counter') !== (m.type === 'counter')) continue;
         for (const v of m.values) {
           if (s.where && Object.entries(s.where).some(([k, want]) => String(v.labels[k]) !== want)) continue;
-          let path = s.path.replace('<metric>', shortName(m.name));
-          if (s.by !== undefined) {
-            const label = v.labels[s.by];
-            if (label === undefined) continue;
-            path = path.replace('<label>', String(label));
-          }
+          const path = pathOf(s.path, labels, v.labels);
+          if (path === null) continue;
           const prev = values.get(path);
           values.set(path, { kind: s.kind, value: (prev?.value ?? 0) + v.value });
         }
@@ -301,13 +337,13 @@ export class StatsSampler {
       if (typeof value === 'number' && Number.isNaN(value)) continue;
       setPath(out, path, value);
     }
-    // the share of received events lost or rejected
+    // the share of received events lost by failure (a policy drop is what the operator asked for)
     const received = rates.get('stages.received');
     if (received !== undefined) {
       const ratio = {} as Rates;
       for (const w of STAT_WINDOWS) {
         const r = received[w.name];
-        const lost = LOSS_PATHS.reduce((sum, p) => sum + (rates.get(p)?.[w.name] ?? 0), 0);
+        const lost = rates.get(LOSS_PATH)?.[w.name] ?? 0;
         ratio[w.name] = r === null || r <= 0 ? null : round(lost / r);
       }
       setPath(out, 'errors.ratio', ratio);
@@ -327,6 +363,17 @@ export class StatsSampler {
       ...out,
     };
   }
+}
+
+/** `path` with each `<label>` replaced by its value; null when the value lacks one of them. */
+function pathOf(path: string, labels: readonly string[], values: MetricValue['labels']): string | null {
+  let out = path;
+  for (const label of labels) {
+    const value = values[label];
+    if (value === undefined) return null;
+    out = out.replace(`<${label}>`, String(value));
+  }
+  return out;
 }
 
 function round(v: number): number {
