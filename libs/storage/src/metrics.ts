@@ -1,12 +1,12 @@
 import { counter, gauge, histogram } from '@siem/observability';
 
-/** The storage library's metrics (one registry for the process; get-or-create). */
+/**
+ * The storage library's metrics (one registry for the process; get-or-create). The event writer's
+ * rows received, committed and failed statements are the component vocabulary (`siem_component_*`,
+ * component_kind sink, component_type timescaledb, component_id the writer's name: `storage`); what
+ * only storage has is here.
+ */
 export const storageMetrics = {
-  rowsWritten: counter({
-    name: 'siem_storage_rows_written_total',
-    help: 'Rows stored by the event writer, by write method.',
-    labelNames: ['method'] as const,
-  }),
   rowsDuplicate: counter({
     name: 'siem_storage_rows_duplicate_total',
     help: 'Rows skipped because they were already stored (replayed batches).',
@@ -14,11 +14,6 @@ export const storageMetrics = {
   rowsCoerced: counter({
     name: 'siem_storage_rows_coerced_total',
     help: 'Field values the database would refuse, stored coerced (original kept in attrs._storage), by reason.',
-    labelNames: ['reason'] as const,
-  }),
-  writeErrors: counter({
-    name: 'siem_storage_write_errors_total',
-    help: 'Failed write statements, by reason (not_connected, circuit_open, timeout, SQLSTATE, …).',
     labelNames: ['reason'] as const,
   }),
   writeRetries: counter({

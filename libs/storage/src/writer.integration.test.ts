@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isSiemError, NotConnectedError } from '@siem/core';
 import { stackUrls } from '@siem/local-stack';
+import { metricsRegistry } from '@siem/observability';
+import { expectComponentSeriesMoved } from '@siem/observability/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineError } from './embedded/bulk-channel.js';
@@ -60,6 +62,7 @@ describe('event writer on PostgreSQL 15 (COPY)', () => {
     };
     await Promise.all([worker(), worker()]);
     expect(await counts(pool, 'siem')).toEqual({ rows: TOTAL, ids: TOTAL });
+    await expectComponentSeriesMoved(metricsRegistry, writer.component.ref, { received: true, sent: true });
 
     const duplicatesBefore = await counterValue(storageMetrics.rowsDuplicate);
     await writer.writeBatch(sampleBatch(o, 370_000, 380_000)); // replay of a stored batch

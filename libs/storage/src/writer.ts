@@ -7,7 +7,7 @@ import {
   SiemError,
   type Sink,
 } from '@siem/core';
-import { type Logger, RateLimitedLog, silentLogger } from '@siem/observability';
+import { ComponentMetrics, type Logger, RateLimitedLog, silentLogger } from '@siem/observability';
 import CircuitBreaker from 'opossum';
 import type { BulkChannel } from './embedded/bulk-channel.js';
 import { bulkChannelFor } from './embedded/embedded.js';
@@ -83,6 +83,14 @@ interface Statement {
  */
 export class EventWriter implements Sink<NormalizedEvent[]> {
   readonly name: string;
+  /**
+   * Sink `<name>` of type `timescaledb` (PostgreSQL and the embedded engine too: one writer): received
+   * = rows handed to `writeBatch` (each attempt), sent = rows committed, new or already stored (a
+   * replayed row is skipped, counted in siem_storage_rows_duplicate_total), errors = failed statements
+   * by reason (not_connected, circuit_open, timeout, a SiemError code or the SQLSTATE), stage sending.
+   * Nothing is discarded here: a row the database refuses is stored as a minimal row.
+   */
+  readonly component: ComponentMetrics;
   readonly #options: Required<Omit<EventWriterOptions, 'pool' | 'url' | 'logger' | 'name' | 'bulk'>>;
   readonly #pool: Pool;
   readonly #ownPool: boolean;
@@ -104,6 +112,7 @@ export class EventWriter implements Sink<NormalizedEvent[]> {
   constructor(options: EventWriterOptions) {
     const s = resolveSettings(options.schema === undefined ? {} : { schema: options.schema });
     this.name = options.name ?? 'storage';
+    this.component = new ComponentMetrics({ id: this.name, kind: 'sink', type: 'timescaledb' });
     this.#options = {
       poolSize: options.poolSize ?? 8,
       schema: s.schema,
@@ -244,6 +253,7 @@ export class EventWriter implements Sink<NormalizedEvent[]> {
   async writeBatch(batch: NormalizedEvent[]): Promise<void> {
     if (this.#closed) throw new SiemError('SIEM_ERR_SHUTTING_DOWN', 'the event writer is closed');
     if (batch.length === 0) return;
+    this.component.received(batch.length, 0);
     if (this.#method === null) await this.connect();
     const step = this.#options.batchRows;
     for (let i = 0; i < batch.length; i += step) {
@@ -309,11 +319,11 @@ export class EventWriter implements Sink<NormalizedEvent[]> {
   #classify(err: unknown): Error {
     const code = (err as { code?: string }).code;
     if (code === 'EOPENBREAKER') {
-      m.writeErrors.inc({ reason: 'circuit_open' });
+      this.component.error('circuit_open', 'sending');
       return new NotConnectedError('database (circuit open)', { cause: err });
     }
     if (code === 'ETIMEDOUT' && /Timed out after/.test((err as Error).message)) {
-      m.writeErrors.inc({ reason: 'timeout' });
+      this.component.error('timeout', 'sending');
       return new SiemError(
         'SIEM_ERR_TIMEOUT',
         `database write took longer than ${this.#options.timeoutMs} ms`,
@@ -323,16 +333,16 @@ export class EventWriter implements Sink<NormalizedEvent[]> {
       );
     }
     if (isConnectionError(err)) {
-      m.writeErrors.inc({ reason: 'not_connected' });
+      this.component.error('not_connected', 'sending');
       this.#log.warn('not_connected', { err: (err as Error).message }, 'database unreachable');
       return new NotConnectedError('database', { cause: err });
     }
     if (err instanceof SiemError) {
-      m.writeErrors.inc({ reason: err.code });
+      this.component.error(err.code, 'sending');
       return err;
     }
     const state = sqlState(err) ?? 'unknown';
-    m.writeErrors.inc({ reason: state });
+    this.component.error(state, 'sending');
     this.#log.error(
       `write:${state}`,
       { err: (err as Error).message, sqlstate: state },
@@ -358,7 +368,7 @@ export class EventWriter implements Sink<NormalizedEvent[]> {
       inserted = await this.#isolateRejected(st, method, err);
     }
     m.writeDuration.observe({ method }, Number(process.hrtime.bigint() - started) / 1e9);
-    m.rowsWritten.inc({ method }, inserted);
+    this.component.sent(st.rows.length);
     if (inserted < st.rows.length) m.rowsDuplicate.inc(st.rows.length - inserted);
     return inserted;
   }
