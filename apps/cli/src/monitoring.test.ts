@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MemoryIntake, testContext } from '@siem/core/testing';
 import { helmBinary } from '@siem/local-stack';
-import { metricsRegistry } from '@siem/observability';
+import { describeMetrics, metricsRegistry } from '@siem/observability';
 import { adapterFactories } from '@siem/runtime';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
@@ -28,9 +28,9 @@ const DATASOURCE = '${datasource}';
 type Exported = Map<string, { type: string; labels: readonly string[] }>;
 
 /**
- * Registers everything the libraries can export, then reads the process registry, as `/metrics` does.
- * Most metrics are declared when their module loads; a listener family's once an adapter of the
- * family is built (here every adapter type, with its defaults, never started).
+ * Registers everything the libraries can export, then reads the process registry as docs/metrics.md
+ * does (describeMetrics). Metrics are declared when their module loads; every adapter type is also
+ * built (with its defaults, never started) so that a family declaring its series per listener counts.
  */
 async function exportedMetrics(): Promise<Exported> {
   await Promise.all(
@@ -49,13 +49,8 @@ async function exportedMetrics(): Promise<Exported> {
   );
   for (const factory of adapterFactories)
     factory.create(`probe_${factory.type}`, {}, testContext(new MemoryIntake()));
-  const exported: Exported = new Map();
-  for (const m of await metricsRegistry.getMetricsAsJSON()) {
-    if (!m.name.startsWith('siem_')) continue;
-    const metric = metricsRegistry.getSingleMetric(m.name) as unknown as { labelNames?: string[] };
-    exported.set(m.name, { type: String(m.type), labels: metric.labelNames ?? [] });
-  }
-  return exported;
+  const described = await describeMetrics(metricsRegistry);
+  return new Map(described.map((m) => [m.name, { type: m.type, labels: m.labels }]));
 }
 
 /** Labels Prometheus adds to every scraped series (target labels), besides those of the code. */
