@@ -373,3 +373,50 @@ describe('parseSyslogHeaderInto (one result reused, as the listeners do)', () =>
     expect(JSON.parse(once.structuredDataJson!)).toEqual({ 'exampleSDID@32473': { iut: '3' } });
   });
 });
+
+describe('state kept between calls (parse-scratch.ts)', () => {
+  it('the cached RFC 3164 timestamps follow the default time zone and the receive day', () => {
+    const line = '<13>Jan 18 11:07:53 h a: x';
+    expect(parse(line).header.timestamp).toBe('2024-01-18T11:07:53Z');
+    expect(parse(line, { defaultTimezone: 'Europe/Berlin' }).header.timestamp).toBe(
+      '2024-01-18T11:07:53+01:00',
+    );
+    expect(parse(line).header.timestamp).toBe('2024-01-18T11:07:53Z');
+    // the same fields received a year later: another year, not the cached one
+    const nextYear = Date.parse('2025-01-18T12:00:00Z');
+    expect(parse(line, { receivedAtMs: nextYear }).header.timestamp).toBe('2025-01-18T11:07:53Z');
+    expect(parse(line).header.timestamp).toBe('2024-01-18T11:07:53Z');
+  });
+
+  it('an unknown time zone throws and leaves the zone of the calls before in place', () => {
+    const line = '<13>Jan 18 11:07:53 h a: x';
+    const berlin = { defaultTimezone: 'Europe/Berlin' };
+    expect(parse(line, berlin).header.timestamp).toBe('2024-01-18T11:07:53+01:00');
+    expect(() => parse(line, { defaultTimezone: 'Nowhere/Atlantis' })).toThrow();
+    expect(parse(line, berlin).header.timestamp).toBe('2024-01-18T11:07:53+01:00');
+    expect(parse(line).header.timestamp).toBe('2024-01-18T11:07:53Z');
+  });
+
+  it('structured data as JSON text larger than the writer buffer, then a small one', () => {
+    const json: ParseOptions = { receivedAtMs: jan18, structuredData: 'json' };
+    const params = Array.from({ length: 400 }, (_, i) => `p${i}="${'v'.repeat(20)}\\"${i}"`).join(' ');
+    const big = parseSyslogHeader(Buffer.from(`<13>1 - h a - - [big@1 ${params}] m`), json);
+    expect(big.parseError).toBeNull();
+    expect(big.structuredDataJson!.length).toBeGreaterThan(4096);
+    const parsed = JSON.parse(big.structuredDataJson!) as Record<string, Record<string, string>>;
+    expect(Object.keys(parsed['big@1']!)).toHaveLength(400);
+    expect(parsed['big@1']!.p399).toBe(`${'v'.repeat(20)}"399`);
+    const small = parseSyslogHeader(Buffer.from('<13>1 - h a - - [s@1 k="v"] m'), json);
+    expect(small.structuredDataJson).toBe('{"s@1":{"k":"v"}}');
+  });
+
+  it('more SD elements than the JSON writer tracks are made as objects', () => {
+    const json: ParseOptions = { receivedAtMs: jan18, structuredData: 'json' };
+    const elements = Array.from({ length: 70 }, (_, i) => `[e${i} k="${i}"]`).join('');
+    const p = parseSyslogHeader(Buffer.from(`<13>1 - h a - - ${elements} m`), json);
+    expect(p.parseError).toBeNull();
+    expect(p.structuredDataJson).toBeNull();
+    expect(Object.keys(p.header.structuredData!)).toHaveLength(70);
+    expect(p.header.structuredData!.e69).toEqual({ k: '69' });
+  });
+});
