@@ -22,7 +22,7 @@ import { windowsEventsAdapter } from '@siem/windows';
 // the Lumberjack writer the Windows tests use (written from the protocol document, not from our decoder)
 import { compressedFrame, jsonFrame, windowFrame } from '@siem/windows/testing';
 import { CloudHttpIntake } from '../src/index.js';
-import { post } from '../src/test-support/http.js';
+import { apiRouteHost, post } from '../src/test-support/http.js';
 
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 const MiB = 2 ** 20;
@@ -74,7 +74,7 @@ const api = await createApiServer({
   readiness: [],
 });
 const hub = new CloudHttpIntake();
-await hub.plugin(api.app);
+await hub.plugin(api.app, apiRouteHost);
 const base = `${await api.listen()}/api/v1/ingest`;
 const cloudIntake = new CountingIntake();
 const cloud = hub.adapter.create('cloud_http', {}, testContext(cloudIntake));

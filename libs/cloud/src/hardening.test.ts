@@ -53,7 +53,7 @@ describe('cloud_http against amplification and loop stalls', () => {
     expect(r.body).toEqual({ accepted: 51, events: 2, source_type: 'cloudtrail' });
     // what the answer says is what the normalizer makes of it
     expect(intake.events().flatMap((e) => normalizeAll(e))).toHaveLength(51);
-    expect(source.status().counters).toMatchObject({ received_records: 2, received_rows: 51 });
+    expect(source.status().counters).toMatchObject({ received_events: 2, received_rows: 51 });
   });
 
   it('the 3 KB request of nested Records that stored 19,000 rows is refused above max_records, counted', async () => {

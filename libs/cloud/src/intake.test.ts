@@ -75,7 +75,7 @@ describe('cloud_http on the API server', () => {
     expect(source.status()).toMatchObject({
       state: 'running',
       listen: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/api\/v1\/ingest\/\{source_type\}$/),
-      counters: { accepted_requests: 1, received_records: records.length, received_bytes: body.length },
+      counters: { accepted_requests: 1, received_events: records.length, received_bytes: body.length },
     });
   });
 
@@ -286,7 +286,7 @@ describe('cloud_http on the API server', () => {
       code: 'SIEM_ERR_BUFFER_FULL',
       message: expect.stringMatching(/resend it later/),
     });
-    expect(source.status().counters).toMatchObject({ refused_buffer_full: 1, refused_records: 5 });
+    expect(source.status().counters).toMatchObject({ refused_buffer_full: 1, discarded_events: 5 });
   });
 
   it("'pause': the batch is taken (202), later ones get 503 until the buffer resumes", async () => {

@@ -3,16 +3,35 @@ import {
   type ApiDatabase,
   type ApiServer,
   createApiServer,
+  errorSchema,
   type ReadinessCheck,
+  routeAccess,
 } from '@siem/api';
 import type { Logger } from '@siem/observability';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RootConfig } from './config-schema.js';
 import type { Lifecycle } from './lifecycle.js';
 
 export type { AdapterControl, ApiDatabase, ApiServer, ReadinessCheck } from '@siem/api';
 // for `siem api-key` (the CLI reaches the API library through the runtime)
 export { generateApiKey, hashApiKey } from '@siem/api';
+
+/**
+ * What the API server hands the route plugins of other libraries (the cloud intake), so that they
+ * need not import libs/api: the route config its access check reads, its error body, and the tenant
+ * a request's API key is bound to.
+ */
+export interface ApiRouteHost {
+  access: typeof routeAccess;
+  errorSchema: typeof errorSchema;
+  tenantOf(request: FastifyRequest): string | null;
+}
+
+const routeHost: ApiRouteHost = {
+  access: routeAccess,
+  errorSchema,
+  tenantOf: (request) => request.principal?.tenant ?? null,
+};
 
 /** What a role hands its API server. */
 export interface ApiDependencies {
@@ -23,7 +42,7 @@ export interface ApiDependencies {
   /** The events database (pool + storage.schema); null/absent where nothing is stored (gateway). */
   database?: ApiDatabase | null;
   /** Route plugins of other libraries (e.g. the cloud intake), registered before the server listens. */
-  plugins?: ReadonlyArray<(app: FastifyInstance) => Promise<void> | void>;
+  plugins?: ReadonlyArray<(app: FastifyInstance, host: ApiRouteHost) => Promise<void> | void>;
 }
 
 /**
@@ -47,7 +66,7 @@ export async function serveApi(
     database: d.database ?? null,
   });
   lifecycle.add('api', () => api.close());
-  for (const plugin of d.plugins ?? []) await plugin(api.app);
+  for (const plugin of d.plugins ?? []) await plugin(api.app, routeHost);
   const address = await api.listen();
   logger.info(
     { api: address, keys: config.api.keys.length > 0 || config.api.keys_file !== null },

@@ -4,12 +4,15 @@ import {
   type ApiServer,
   apiOptionsSchema,
   createApiServer,
+  errorSchema,
   generateApiKey,
   hashApiKey,
+  routeAccess,
 } from '@siem/api';
 import { checkAgainst } from '@siem/config';
 import { silentLogger } from '@siem/observability';
 import type { CloudHttpIntake } from '../intake.js';
+import type { IngestRouteHost } from '../routes.js';
 
 /** POSTs of the cloud intake tests over node:http, to a real API server on 127.0.0.1. */
 
@@ -56,6 +59,13 @@ export function key(id: string, scopes: ('read' | 'ingest')[], tenant: string | 
   return { token, entry: { id, hash: hashApiKey(token), scopes, tenant } };
 }
 
+/** What the API server hands the route, as the runtime's serveApi does (the tests start it themselves). */
+export const apiRouteHost: IngestRouteHost = {
+  access: routeAccess,
+  errorSchema,
+  tenantOf: (request) => request.principal?.tenant ?? null,
+};
+
 /** A real API server on 127.0.0.1 (port 0) with the intake's route; `base` is the ingest URL. */
 export async function ingestApi(
   hub: CloudHttpIntake,
@@ -70,6 +80,6 @@ export async function ingestApi(
     logger: silentLogger,
     readiness: [],
   });
-  await hub.plugin(api.app);
+  await hub.plugin(api.app, apiRouteHost);
   return { api, base: `${await api.listen()}/api/v1/ingest` };
 }
