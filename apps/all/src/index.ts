@@ -22,12 +22,14 @@ import { startEmbeddedTimescale } from '@siem/storage';
  */
 export const startAll: RoleStarter = async (config, logger, lifecycle) => {
   let url = config.storage.database_url;
+  let shownUrl = url;
   const embedded = url === null;
   if (url === null) {
     const dir = join(dataDir(config), 'timescaledb');
     const db = await startEmbeddedTimescale({ dataDir: dir });
     url = db.url;
-    logger.info({ database: db.url, dataDir: dir }, 'embedded TimescaleDB listening');
+    shownUrl = db.displayUrl;
+    logger.info({ database: db.displayUrl, dataDir: dir }, 'embedded TimescaleDB listening');
     lifecycle.add('embedded-timescaledb', () => db.stop());
   }
   const storage = await openStorage(config, url, logger, lifecycle);
@@ -71,5 +73,5 @@ export const startAll: RoleStarter = async (config, logger, lifecycle) => {
   // Registered last, so it runs first at shutdown: adapters stop accepting before the buffer drains.
   lifecycle.add('adapters', () => registry.stopAll());
   await registry.startEnabled();
-  return { adapters: registry, api, database: { url, embedded } };
+  return { adapters: registry, api, database: { url: shownUrl ?? url, embedded } };
 };

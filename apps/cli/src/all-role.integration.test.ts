@@ -161,7 +161,7 @@ describe('all role: syslog → buffer → normalizers → embedded TimescaleDB, 
 
     proc = await startRoleProcess('all', env, { startTimeoutMs: 240_000 });
     const db = proc.logs('embedded TimescaleDB listening')[0];
-    expect(String(db?.database)).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/);
+    expect(String(db?.database)).toMatch(/^postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/postgres$/);
 
     logger(
       'udp',

@@ -67,6 +67,55 @@ describe('embedded TimescaleDB engine', () => {
     expect(r.rows[0].n).toBe(1);
     await again.end();
   });
+
+  it('refuses a local client without the generated password, and keeps serving the others', async () => {
+    const url = new URL(engine!.url);
+    expect(url.password.length).toBeGreaterThanOrEqual(32);
+    expect(engine!.displayUrl).toBe(engine!.url.replace(url.password, '***'));
+    const good = new pg.Client({ connectionString: engine!.url });
+    await good.connect();
+    // Start a query stream on the good connection while strangers knock.
+    const busy = (async () => {
+      for (let i = 0; i < 50; i++) expect((await good.query('select $1::int as n', [i])).rows[0].n).toBe(i);
+    })();
+    for (const password of ['', 'wrong', `${url.password}x`]) {
+      const stranger = new URL(engine!.url);
+      stranger.password = password;
+      const c = new pg.Client({ connectionString: stranger.toString() });
+      c.on('error', () => undefined);
+      await expect(c.connect()).rejects.toThrow(/password authentication failed/);
+      await c.end().catch(() => undefined);
+    }
+    await busy;
+    const again = new pg.Client({ connectionString: engine!.url });
+    await again.connect();
+    expect((await again.query('select 1 as one')).rows[0].one).toBe(1);
+    await again.end();
+    await good.end();
+  });
+
+  it('rolls back a transaction left idle while others wait, and closes its connection', async () => {
+    // The test engine's idle limit is the default, 30 s: long for a test, so use a short one.
+    await engine?.stop();
+    engine = await startEmbeddedTimescale({ dataDir: join(dir, 'data'), idleTransactionMs: 1_500 });
+    const idle = new pg.Client({ connectionString: engine.url });
+    idle.on('error', () => undefined);
+    await idle.connect();
+    await idle.query('begin');
+    await idle.query('create table idle_probe (v int)');
+    const started = Date.now();
+    const other = new pg.Client({ connectionString: engine.url });
+    await other.connect(); // its start-up waits behind the idle transaction
+    expect((await other.query('select 2 as two')).rows[0].two).toBe(2);
+    const waited = Date.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(1_000);
+    expect(waited).toBeLessThan(20_000);
+    await expect(idle.query('select 1')).rejects.toThrow();
+    // rolled back: the table made inside the idle transaction does not exist
+    const r = await other.query(`select to_regclass('idle_probe') is null as gone`);
+    expect(r.rows[0].gone).toBe(true);
+    await other.end();
+  });
 });
 
 /** The state letter of a process (R running, S sleeping, Z zombie…), or null when there is none. */

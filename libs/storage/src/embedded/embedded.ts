@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import type { Duplex } from 'node:stream';
 import { nodeArgsFor, SiemError } from '@siem/core';
@@ -11,7 +12,10 @@ export const timescaleServerModule = new URL(
 );
 
 export interface EmbeddedTimescale {
+  /** The connection URL, with the password when one is required: keep it out of logs (displayUrl). */
   readonly url: string;
+  /** The URL with the password masked, for logs and banners. */
+  readonly displayUrl: string;
   readonly port: number;
   readonly pid: number;
   /** The private bulk channel to the engine (null when the engine could not offer one). */
@@ -26,6 +30,14 @@ export interface EmbeddedTimescaleOptions {
   startTimeoutMs?: number;
   /** After SIGTERM, how long the engine gets to close its database before SIGKILL. */
   stopGraceMs?: number;
+  /**
+   * Require a password generated for this run (default true): without one any local user, or a
+   * process sharing the pod's network, could connect as superuser and read every tenant. The URL
+   * carries it.
+   */
+  requirePassword?: boolean;
+  /** A transaction left idle this long while other connections wait is rolled back (default 30 s). */
+  idleTransactionMs?: number;
 }
 
 /** The stdio slot of the bulk channel in the engine's process. */
@@ -52,6 +64,7 @@ export function bulkChannelFor(url: string | undefined): BulkChannel | null {
  */
 export async function startEmbeddedTimescale(options: EmbeddedTimescaleOptions): Promise<EmbeddedTimescale> {
   const host = options.host ?? '127.0.0.1';
+  const password = options.requirePassword === false ? null : randomBytes(24).toString('base64url');
   const child: ChildProcess = spawn(
     process.execPath,
     [...nodeArgsFor(timescaleServerModule), options.dataDir, host, String(options.port ?? 0)],
@@ -62,6 +75,8 @@ export async function startEmbeddedTimescale(options: EmbeddedTimescaleOptions):
         SIEM_TIMESCALE_FOLLOW_PARENT: '1',
         SIEM_TIMESCALE_PARENT_PID: String(process.pid),
         SIEM_TIMESCALE_BULK_FD: String(BULK_FD),
+        ...(password === null ? {} : { SIEM_TIMESCALE_PASSWORD: password }),
+        SIEM_TIMESCALE_IDLE_TX_MS: String(options.idleTransactionMs ?? 30_000),
       },
     },
   );
@@ -105,7 +120,9 @@ export async function startEmbeddedTimescale(options: EmbeddedTimescaleOptions):
     await exited;
     throw err;
   }
-  const url = `postgres://postgres@${host.includes(':') ? `[${host}]` : host}:${ready.port}/postgres`;
+  const at = `${host.includes(':') ? `[${host}]` : host}:${ready.port}/postgres`;
+  const url = `postgres://postgres${password === null ? '' : `:${password}`}@${at}`;
+  const displayUrl = `postgres://postgres${password === null ? '' : ':***'}@${at}`;
   const pipe = child.stdio[BULK_FD] as Duplex | null;
   const bulk = ready.bulk === true && pipe !== null ? new BulkChannel(pipe) : null;
   if (bulk !== null) channels.set(url, bulk);
@@ -113,6 +130,7 @@ export async function startEmbeddedTimescale(options: EmbeddedTimescaleOptions):
   return {
     port: ready.port,
     url,
+    displayUrl,
     pid: child.pid!,
     bulk,
     stop() {

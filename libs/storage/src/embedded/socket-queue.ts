@@ -23,6 +23,8 @@
  * connection's transaction or exchange, and no connection's message runs until it is done.
  */
 
+import { createHash, timingSafeEqual } from 'node:crypto';
+
 interface QueuedMessage {
   handlerId: number;
   message: Uint8Array;
@@ -50,6 +52,97 @@ interface QueryQueue {
 }
 
 const PROTOCOL_3 = 196608;
+const PASSWORD = 'p'.charCodeAt(0);
+const TERMINATE = 'X'.charCodeAt(0);
+const AUTH_REQUEST = 'R'.charCodeAt(0);
+const AUTH_MD5 = 5;
+
+export interface PinOptions {
+  /**
+   * The password every connection must give (MD5 exchange, user as given at start-up). Undefined:
+   * PGlite's own behaviour, which takes any password.
+   */
+  password?: string;
+  /**
+   * A connection holding a transaction open while others wait is closed (its transaction rolled back)
+   * after this long without a message of its own. 0: never.
+   */
+  idleTransactionMs?: number;
+}
+
+/** What the handshake of one connection reached (only tracked when a password is required). */
+interface AuthState {
+  user: string;
+  salt: Buffer | null;
+  ok: boolean;
+}
+
+function startupParams(m: Uint8Array): Map<string, string> {
+  const parts = Buffer.from(m.buffer, m.byteOffset + 8, m.byteLength - 8)
+    .toString('utf8')
+    .split('\0');
+  const out = new Map<string, string>();
+  for (let i = 0; i + 1 < parts.length; i += 2) if (parts[i] !== '') out.set(parts[i]!, parts[i + 1]!);
+  return out;
+}
+
+function isStartup(m: Uint8Array): boolean {
+  if (m.length < 8) return false;
+  const view = new DataView(m.buffer, m.byteOffset, m.byteLength);
+  return view.getInt32(0) === m.length && view.getInt32(4) === PROTOCOL_3;
+}
+
+/** A FATAL ErrorResponse, as a server sends it before closing the connection. */
+export function fatalError(code: string, message: string): Uint8Array {
+  const body = Buffer.from(`SFATAL\0VFATAL\0C${code}\0M${message}\0\0`, 'utf8');
+  const out = Buffer.alloc(5 + body.length);
+  out[0] = 'E'.charCodeAt(0);
+  out.writeInt32BE(4 + body.length, 1);
+  body.copy(out, 5);
+  return out;
+}
+
+/** `md5` + md5(md5(password + user) + salt): what a client answers to AuthenticationMD5Password. */
+export function md5Answer(password: string, user: string, salt: Buffer): string {
+  const inner = createHash('md5')
+    .update(password + user)
+    .digest('hex');
+  return `md5${createHash('md5')
+    .update(Buffer.concat([Buffer.from(inner), salt]))
+    .digest('hex')}`;
+}
+
+function passwordMessage(answer: string): Uint8Array {
+  const body = Buffer.from(`${answer}\0`, 'utf8');
+  const out = Buffer.alloc(5 + body.length);
+  out[0] = PASSWORD;
+  out.writeInt32BE(4 + body.length, 1);
+  body.copy(out, 5);
+  return out;
+}
+
+function passwordOf(m: Uint8Array): string {
+  const end = m.indexOf(0, 5);
+  return Buffer.from(m.buffer, m.byteOffset + 5, (end === -1 ? m.length : end) - 5).toString('utf8');
+}
+
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+interface Handler {
+  handlerId: number;
+  detach(close?: boolean): Promise<unknown>;
+}
+
+function handlerOf(server: unknown, id: number): Handler | undefined {
+  const handlers = (server as { handlers?: Set<Handler> }).handlers;
+  if (!(handlers instanceof Set)) return undefined;
+  for (const h of handlers) if (h.handlerId === id) return h;
+  return undefined;
+}
 const EXTENDED = new Set(['P', 'B', 'D', 'E', 'C', 'H'].map((c) => c.charCodeAt(0)));
 const SYNC = 'S'.charCodeAt(0);
 
@@ -79,11 +172,76 @@ function isQueryQueue(q: unknown): q is QueryQueue {
   );
 }
 
-/** Installs the pinning scheduler on a PGLiteSocketServer; returns false when it could not. */
-export function pinExchanges(server: unknown): boolean {
+/**
+ * Installs the pinning scheduler on a PGLiteSocketServer; returns false when it could not.
+ *
+ * With `password`, it also checks each connection's password, which PGlite does not: PGlite asks
+ * for MD5 and takes anything. The answer is compared with the one the password gives; a wrong one
+ * gets a FATAL 28P01 and the connection is closed, and no message of a connection that has not
+ * passed is run. (The password message still goes to PGlite, whose session must leave its
+ * awaiting-password state; its answer is not sent.)
+ */
+export function pinExchanges(server: unknown, options: PinOptions = {}): boolean {
   const q = (server as { queryQueue?: unknown }).queryQueue;
   if (!isQueryQueue(q)) return false;
   let pinned: number | null = null;
+  const auth = new Map<number, AuthState>();
+  const close = (id: number, delayMs: number) => {
+    setTimeout(() => void handlerOf(server, id)?.detach(true), delayMs).unref();
+  };
+  /** The answer to send instead of running `item`, or null to run it. */
+  const gate = (item: QueuedMessage): Uint8Array | null => {
+    if (options.password === undefined) return null;
+    const state = auth.get(item.handlerId);
+    if (isStartup(item.message)) {
+      auth.set(item.handlerId, {
+        user: startupParams(item.message).get('user') ?? '',
+        salt: null,
+        ok: false,
+      });
+      return null;
+    }
+    if (state?.ok === true) return null;
+    if (item.message[0] === TERMINATE) return new Uint8Array(0);
+    if (state !== undefined && state.salt !== null && item.message[0] === PASSWORD) {
+      if (sameText(passwordOf(item.message), md5Answer(options.password, state.user, state.salt))) {
+        state.ok = true;
+        return null;
+      }
+    }
+    auth.delete(item.handlerId);
+    close(item.handlerId, 50);
+    if (state?.salt != null) pendingHandshake = state;
+    return fatalError('28P01', `password authentication failed for user "${state?.user ?? ''}"`);
+  };
+  /** A refused or vanished connection left PGlite awaiting a password: answer it, drop the answer. */
+  let pendingHandshake: AuthState | null = null;
+  const finishHandshake = async (state: AuthState) => {
+    const message = passwordMessage(md5Answer(options.password!, state.user, state.salt!));
+    await q.db.runExclusive(() => q.db.execProtocolRaw(message)).catch(() => undefined);
+  };
+  let idleSince = 0;
+  let idleTimer: NodeJS.Timeout | null = null;
+  const watchIdle = (owner: number) => {
+    const limit = options.idleTransactionMs ?? 0;
+    if (limit <= 0) return;
+    if (idleSince === 0) idleSince = Date.now();
+    idleTimer ??= setTimeout(() => {
+      idleTimer = null;
+      const current = pinned ?? (q.db.isInTransaction() ? q.lastHandlerId : null);
+      if (current !== owner || q.queue.some((m) => m.handlerId === owner) || q.queue.length === 0) {
+        idleSince = 0;
+        return;
+      }
+      if (Date.now() - idleSince >= limit) {
+        idleSince = 0;
+        process.stderr.write(
+          `timescale-server: connection ${owner} held a transaction idle for ${limit} ms while others waited: closed, rolled back\n`,
+        );
+        void handlerOf(server, owner)?.detach(true); // rolls back (pglite-socket) and serves the others
+      } else watchIdle(owner);
+    }, limit).unref();
+  };
 
   q.processQueue = async function processQueue(this: QueryQueue): Promise<void> {
     if (this.processing || this.queue.length === 0) return;
@@ -92,17 +250,39 @@ export function pinExchanges(server: unknown): boolean {
       while (this.queue.length > 0) {
         const owner = pinned ?? (this.db.isInTransaction() ? this.lastHandlerId : null);
         const at = owner === null ? 0 : this.queue.findIndex((m) => m.handlerId === owner);
-        if (at === -1) break; // wait for the owner's next message
+        if (at === -1) {
+          watchIdle(owner!); // wait for the owner's next message, not for ever
+          break;
+        }
+        if (idleTimer !== null) {
+          clearTimeout(idleTimer);
+          idleTimer = null;
+        }
+        idleSince = 0;
         const item = this.queue.splice(at, 1)[0]!;
         if (item.job !== undefined) {
           pinned = null;
           await item.job(); // settles its own promise; never throws
           continue;
         }
+        const refused = gate(item);
+        if (refused !== null) {
+          if (pinned === item.handlerId) pinned = null;
+          const half = pendingHandshake;
+          pendingHandshake = null;
+          if (half !== null) await finishHandshake(half);
+          item.resolve(refused);
+          continue;
+        }
         try {
           const out = await this.db.runExclusive(() => this.db.execProtocolRaw(item.message));
           this.lastHandlerId = item.handlerId;
           pinned = pinAfter(item.message, item.handlerId);
+          const state = auth.get(item.handlerId);
+          if (state !== undefined && state.salt === null && out[0] === AUTH_REQUEST && out.length >= 13) {
+            const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+            if (view.getInt32(5) === AUTH_MD5) state.salt = Buffer.from(out.slice(9, 13));
+          }
           // The answer may be a view of PGlite's output buffer, which the next message overwrites
           // before this connection's handler gets to copy it: copy it now.
           item.resolve(out.slice());
@@ -119,6 +299,18 @@ export function pinExchanges(server: unknown): boolean {
   const clear = q.clearQueueForHandler.bind(q);
   q.clearQueueForHandler = (id: number) => {
     clear(id);
+    const state = auth.get(id);
+    auth.delete(id);
+    if (state !== undefined && !state.ok && state.salt !== null && pinned === id) {
+      // gone between the password request and its answer: PGlite still waits for one
+      q.queue.unshift({
+        handlerId: JOB_HANDLER,
+        message: new Uint8Array(0),
+        resolve: () => undefined,
+        reject: () => undefined,
+        job: () => finishHandshake(state),
+      });
+    }
     if (pinned === id) {
       pinned = null; // the connection went away mid-exchange: serve the others
       void q.processQueue();

@@ -28,6 +28,10 @@ export interface ServeOptions {
   port: number;
   /** A private pipe to the parent to serve the bulk channel on (only with the pinning scheduler). */
   bulk?: Socket;
+  /** The password every connection must give (see pinExchanges); undefined: any. */
+  password?: string;
+  /** A transaction left idle this long while others wait is rolled back, its connection closed. */
+  idleTransactionMs?: number;
 }
 
 export async function serveTimescale(
@@ -40,7 +44,14 @@ export async function serveTimescale(
   // without its community-licensed module (compression, continuous aggregates, policies). Load it now.
   await db.exec(`LOAD 'timescaledb'`);
   const server = new PGLiteSocketServer({ db, host: options.host, port: options.port, maxConnections: 200 });
-  const pinned = pinExchanges(server);
+  const pinned = pinExchanges(server, {
+    ...(options.password === undefined ? {} : { password: options.password }),
+    idleTransactionMs: options.idleTransactionMs ?? 30_000,
+  });
+  if (!pinned && options.password !== undefined) {
+    await db.close();
+    throw new Error('pglite-socket changed shape: the password check cannot be installed, refusing to serve');
+  }
   if (!pinned) {
     process.stderr.write(
       'timescale-server: pglite-socket changed shape; concurrent connections may interleave protocol exchanges, and the bulk channel is off\n',
@@ -91,11 +102,17 @@ async function main(): Promise<void> {
     watchdog = startParentWatchdog({ parentPid: Number.isInteger(parentPid) ? parentPid : process.ppid });
   }
   const bulk = bulkSocket();
+  // The secret comes from the parent through the environment (never argv, which `ps` shows); drop it
+  // from this process's environment once read.
+  const password = process.env.SIEM_TIMESCALE_PASSWORD;
+  delete process.env.SIEM_TIMESCALE_PASSWORD;
   const started = await serveTimescale({
     dataDir,
     host,
     port: Number(port),
     ...(bulk === undefined ? {} : { bulk }),
+    ...(password === undefined || password === '' ? {} : { password }),
+    idleTransactionMs: Number(process.env.SIEM_TIMESCALE_IDLE_TX_MS ?? 30_000),
   });
   const shutdown = (signal: string) => {
     watchdog?.stopping();
