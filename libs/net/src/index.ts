@@ -10,6 +10,7 @@ export {
 } from './framer.js';
 export { Listener, listenUrl, normalizePeer, reusePortSupported } from './listener.js';
 export {
+  declareListenerFamily,
   type ListenerCounters,
   type ListenerMetricFamily,
   ListenerMetrics,

@@ -58,6 +58,14 @@ function familyMetrics({ prefix, help }: ListenerMetricFamily) {
   };
 }
 
+/**
+ * Declares a family's metrics (get-or-create). A family calls it when its module loads, so its series
+ * are on /metrics and in docs/metrics.md before any listener exists.
+ */
+export function declareListenerFamily(family: ListenerMetricFamily): void {
+  familyMetrics(family);
+}
+
 /** The counts every listener keeps (`status().counters`, besides the per-reason ones). */
 export interface ListenerCounters {
   received_events: number;

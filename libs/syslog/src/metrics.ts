@@ -1,4 +1,9 @@
-import { type ListenerMetricFamily, ListenerMetrics, type ListenerRef } from '@siem/net';
+import {
+  declareListenerFamily,
+  type ListenerMetricFamily,
+  ListenerMetrics,
+  type ListenerRef,
+} from '@siem/net';
 import { type Counter, counter, type Gauge, gauge } from '@siem/observability';
 
 const L = ['listener'] as const;
@@ -11,6 +16,19 @@ const syslogFamily: ListenerMetricFamily = {
   },
 };
 
+// Declared when the module loads (docs/metrics.md lists them before a listener exists).
+declareListenerFamily(syslogFamily);
+const kernelDrops = counter({
+  name: 'siem_syslog_kernel_drops_total',
+  help: 'Datagrams the kernel dropped on the UDP socket (from /proc/net/udp, udp6).',
+  labelNames: L,
+});
+const rxQueue = gauge({
+  name: 'siem_syslog_udp_receive_queue_bytes',
+  help: 'Bytes waiting in the UDP socket receive queue (from /proc/net/udp, udp6).',
+  labelNames: L,
+});
+
 /** The syslog listeners' metrics: every listener's (family `siem_syslog_*`), with the kernel's UDP numbers. */
 export class SyslogListenerMetrics extends ListenerMetrics {
   #kernelDropsTotal = 0;
@@ -19,16 +37,8 @@ export class SyslogListenerMetrics extends ListenerMetrics {
 
   constructor(ref: ListenerRef) {
     super(ref, syslogFamily);
-    this.#kernelDrops = counter({
-      name: 'siem_syslog_kernel_drops_total',
-      help: 'Datagrams the kernel dropped on the UDP socket (from /proc/net/udp, udp6).',
-      labelNames: L,
-    }).labels(ref.id);
-    this.#rxQueue = gauge({
-      name: 'siem_syslog_udp_receive_queue_bytes',
-      help: 'Bytes waiting in the UDP socket receive queue (from /proc/net/udp, udp6).',
-      labelNames: L,
-    }).labels(ref.id);
+    this.#kernelDrops = kernelDrops.labels(ref.id);
+    this.#rxQueue = rxQueue.labels(ref.id);
   }
 
   kernelDrops(n: number): void {

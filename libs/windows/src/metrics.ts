@@ -1,4 +1,9 @@
-import { type ListenerMetricFamily, ListenerMetrics, type ListenerRef } from '@siem/net';
+import {
+  declareListenerFamily,
+  type ListenerMetricFamily,
+  ListenerMetrics,
+  type ListenerRef,
+} from '@siem/net';
 import { type Counter, counter } from '@siem/observability';
 
 /**
@@ -15,6 +20,19 @@ const windowsFamily: ListenerMetricFamily = {
   },
 };
 
+// Declared when the module loads (docs/metrics.md lists them before a listener exists).
+declareListenerFamily(windowsFamily);
+const protocolConnections = counter({
+  name: 'siem_windows_protocol_connections_total',
+  help: 'Connections by the protocol they turned out to speak (ndjson, lumberjack).',
+  labelNames: ['listener', 'protocol'] as const,
+});
+const lumberjackAcks = counter({
+  name: 'siem_windows_lumberjack_acks_total',
+  help: 'Lumberjack ACK frames sent, by kind (ack: events are in the buffer; keepalive: sequence 0 while paused).',
+  labelNames: ['listener', 'kind'] as const,
+});
+
 export class WindowsMetrics extends ListenerMetrics {
   readonly protocols = new Map<string, number>();
   #acks = 0;
@@ -24,16 +42,8 @@ export class WindowsMetrics extends ListenerMetrics {
 
   constructor(ref: ListenerRef) {
     super(ref, windowsFamily);
-    this.#protocol = counter({
-      name: 'siem_windows_protocol_connections_total',
-      help: 'Connections by the protocol they turned out to speak (ndjson, lumberjack).',
-      labelNames: ['listener', 'protocol'] as const,
-    });
-    this.#acksCounter = counter({
-      name: 'siem_windows_lumberjack_acks_total',
-      help: 'Lumberjack ACK frames sent, by kind (ack: events are in the buffer; keepalive: sequence 0 while paused).',
-      labelNames: ['listener', 'kind'] as const,
-    });
+    this.#protocol = protocolConnections;
+    this.#acksCounter = lumberjackAcks;
   }
 
   protocolDetected(protocol: 'ndjson' | 'lumberjack'): void {
