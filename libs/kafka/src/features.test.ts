@@ -49,5 +49,11 @@ describe('topic definitions', () => {
       'retention.ms': String(72 * 3_600_000),
       'min.insync.replicas': '1',
     });
+    expect(raw.config).not.toHaveProperty('retention.bytes');
+    // dead letters are bounded in bytes as well as time
+    expect(defs.find((d) => d.name === 'siem.dlq')!.config).toMatchObject({
+      'retention.ms': String(336 * 3_600_000),
+      'retention.bytes': String(1024 ** 3),
+    });
   });
 });

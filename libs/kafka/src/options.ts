@@ -1,6 +1,12 @@
 import { Section, type Static, Type } from '@siem/config';
 
-const TopicOptions = (name: string, partitions: number, retentionHours: number, description: string) =>
+const TopicOptions = (
+  name: string,
+  partitions: number,
+  retentionHours: number,
+  description: string,
+  retentionBytes = -1,
+) =>
   Section(
     {
       name: Type.String({ default: name, description: 'Topic name.' }),
@@ -18,6 +24,12 @@ const TopicOptions = (name: string, partitions: number, retentionHours: number, 
         minimum: 1,
         default: retentionHours,
         description: 'retention.ms, in hours.',
+      }),
+      retention_bytes: Type.Integer({
+        minimum: -1,
+        default: retentionBytes,
+        description:
+          'retention.bytes: each partition keeps at most this much, oldest segments first (-1: no cap).',
       }),
     },
     { description },
@@ -171,7 +183,9 @@ export const kafkaOptionsSchema = Section(
           'siem.dlq',
           3,
           336,
-          'Dead letters: records that cannot be delivered or normalized.',
+          'Dead letters: records that cannot be delivered or normalized. Bounded in time and bytes: a poison ' +
+            'source cannot fill the brokers with them.',
+          1_073_741_824,
         ),
         severity_prefix: Type.String({
           default: 'siem.severity.',

@@ -11,10 +11,15 @@ export interface TopicDefinition {
 
 const HOUR_MS = 3_600_000;
 
-function configFor(retentionHours: number, replicationFactor: number): Record<string, string> {
+function configFor(
+  retentionHours: number,
+  replicationFactor: number,
+  retentionBytes = -1,
+): Record<string, string> {
   return {
     'compression.type': 'zstd',
     'retention.ms': String(retentionHours * HOUR_MS),
+    ...(retentionBytes >= 0 ? { 'retention.bytes': String(retentionBytes) } : {}),
     'cleanup.policy': 'delete',
     // With one replica there is nothing to wait for; otherwise an acks=all write needs two copies.
     'min.insync.replicas': String(Math.min(2, replicationFactor)),
@@ -31,7 +36,7 @@ export function topicDefinitions(options: KafkaOptions['topics'], includeSeverit
     name: t.name,
     partitions: t.partitions,
     replicationFactor: t.replication_factor,
-    config: configFor(t.retention_hours, t.replication_factor),
+    config: configFor(t.retention_hours, t.replication_factor, t.retention_bytes),
   }));
   if (includeSeverity) {
     for (const level of severityNames) {
