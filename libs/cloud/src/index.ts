@@ -1,6 +1,6 @@
 export { acceptedMediaType, decodeBody, encodingOf } from './body.js';
 export { type CloudRefusal, CloudRequestError } from './errors.js';
-export { CloudHttpIntake, cloudHttp, cloudHttpAdapter, cloudIngestRoutes } from './intake.js';
+export { CloudHttpIntake, cloudAdapters, cloudHttp, cloudHttpAdapter, cloudIngestRoutes } from './intake.js';
 export { BatchScanner, type ScanLimits, type ScannedRecord } from './json-scan.js';
 export { CloudMetrics } from './metrics.js';
 export * from './options.js';

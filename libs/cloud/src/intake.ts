@@ -1,10 +1,11 @@
 import { Server as TlsServer } from 'node:tls';
-import { type AdapterFactory, SiemError } from '@siem/core';
+import { defineAdapter } from '@siem/config';
+import { SiemError } from '@siem/core';
 import type { FastifyInstance } from 'fastify';
 import { CloudMetrics } from './metrics.js';
-import { type CloudHttpOptions, cloudHttpOptionsSchema } from './options.js';
+import { cloudHttpOptionsSchema } from './options.js';
 import { IngestRoute, type IngestRouteHost, type IngestTarget } from './routes.js';
-import { CloudHttpSource, resolveOptions } from './source.js';
+import { CloudHttpSource } from './source.js';
 
 /**
  * The cloud intake of a process: the `cloud_http` adapter type and the route plugin the API server
@@ -19,11 +20,11 @@ export class CloudHttpIntake implements IngestTarget {
   #metrics: CloudMetrics | null = null;
 
   /** The adapter type: register it with the other adapter factories. */
-  readonly adapter: AdapterFactory<Partial<CloudHttpOptions>> = {
+  readonly adapter = defineAdapter({
     type: 'cloud_http',
     schema: cloudHttpOptionsSchema,
-    create: (name, options, context) => new CloudHttpSource(this, name, resolveOptions(options), context),
-  };
+    create: (id, options, context) => new CloudHttpSource(this, id, options, context),
+  });
 
   /**
    * The route plugin: whoever starts the API server calls it before the server listens, with what the
@@ -84,4 +85,6 @@ export class CloudHttpIntake implements IngestTarget {
 /** The process's cloud intake: `cloudHttp.adapter` goes with the adapter factories, `cloudHttp.plugin` to the API. */
 export const cloudHttp = new CloudHttpIntake();
 export const cloudHttpAdapter = cloudHttp.adapter;
+/** Every adapter type of this package, for the runtime's list. */
+export const cloudAdapters = [cloudHttpAdapter] as const;
 export const cloudIngestRoutes = cloudHttp.plugin;

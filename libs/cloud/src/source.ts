@@ -1,4 +1,3 @@
-import { checkAgainst } from '@siem/config';
 import {
   type BufferRecord,
   type ComponentState,
@@ -13,21 +12,7 @@ import { type Logger, RateLimitedLog } from '@siem/observability';
 import type { CloudRequestError } from './errors.js';
 import type { CloudHttpIntake } from './intake.js';
 import type { CloudMetrics } from './metrics.js';
-import { type CloudHttpOptions, cloudHttpOptionsSchema } from './options.js';
-
-/** Validates options against the schema, filling defaults (a partial object from the API or a test). */
-export function resolveOptions(options: unknown): CloudHttpOptions {
-  const copy = structuredClone(options ?? {}) as object;
-  const problems = checkAgainst(cloudHttpOptionsSchema, copy);
-  if (problems.length > 0) {
-    throw new SiemError(
-      'SIEM_ERR_CONFIG_INVALID',
-      `cloud_http options: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
-      { details: problems },
-    );
-  }
-  return copy as CloudHttpOptions;
-}
+import type { CloudHttpOptions } from './options.js';
 
 /**
  * The `cloud_http` adapter: a Source whose start and stop open and close the intake route to batches

@@ -1,4 +1,4 @@
-import { cloudHttp } from '@siem/cloud';
+import { cloudAdapters } from '@siem/cloud';
 import { type ConfigProblem, checkAgainst, type TObject, type TSchema, Type } from '@siem/config';
 import type { AdapterFactory } from '@siem/core';
 import { syslogAdapters } from '@siem/syslog';
@@ -8,7 +8,7 @@ import { windowsAdapters } from '@siem/windows';
 export const adapterFactories: readonly AdapterFactory[] = [
   ...syslogAdapters,
   ...windowsAdapters,
-  cloudHttp.adapter,
+  ...cloudAdapters,
 ];
 
 /** Adapter ids: label values, URL path segments and YAML keys alike. */
