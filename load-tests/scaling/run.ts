@@ -338,7 +338,10 @@ async function normalizerRun(processes: number, rawTopic: string, others: Others
     const snapshot = () => cpuSnapshot(pids, others);
     const stored = async () => {
       const samples = await Promise.all(apiPorts.map((p) => scrapeMetrics(p)));
-      return samples.reduce((a, s) => a + metricSum(s, 'siem_storage_rows_written_total'), 0);
+      return samples.reduce(
+        (a, s) => a + metricSum(s, 'siem_component_sent_events_total', { component_type: 'timescaledb' }),
+        0,
+      );
     };
     // the rate counts from the moment the group has settled: every partition assigned, every process holding some
     const joinMs = await waitForAssignment(roles);

@@ -100,7 +100,9 @@ describe('gateway SIGTERM under load, restart on the same data folder', () => {
     const receivedBeforeSignal = metricSum(before, 'siem_component_received_events_total', {
       component_id: 'syslog_tcp',
     });
-    const deliveredBeforeSignal = metricSum(before, 'siem_kafka_delivered_records_total');
+    const deliveredBeforeSignal = metricSum(before, 'siem_component_sent_events_total', {
+      component_type: 'kafka',
+    });
     const signalAt = Date.now();
     first.child.kill('SIGTERM');
     const exit1 = await first.exited;
@@ -124,7 +126,8 @@ describe('gateway SIGTERM under load, restart on the same data folder', () => {
       if (
         metricSum(m, 'siem_buffer_memory_events') === 0 &&
         metricSum(m, 'siem_buffer_outstanding_leases') === 0 &&
-        metricSum(m, 'siem_buffer_acked_events_total') >= metricSum(m, 'siem_buffer_replayed_events_total')
+        metricSum(m, 'siem_component_sent_events_total', { component_kind: 'buffer' }) >=
+          metricSum(m, 'siem_buffer_replayed_events_total')
       )
         break;
       await sleep(500);
@@ -185,7 +188,9 @@ describe('gateway SIGTERM under load, restart on the same data folder', () => {
         diskSegments: opened.diskSegments,
       },
       restart_replayed_events: metricSum(afterRestart, 'siem_buffer_replayed_events_total'),
-      restart_delivered: metricSum(afterRestart, 'siem_kafka_delivered_records_total'),
+      restart_delivered: metricSum(afterRestart, 'siem_component_sent_events_total', {
+        component_type: 'kafka',
+      }),
       per_connection: perConnection,
     };
     process.stdout.write(`sigterm + restart: ${JSON.stringify(report, null, 2)}\n`);

@@ -122,7 +122,9 @@ describe('normalizer role: the database down for 30 s under load', () => {
     await waitForCommitted(brokers, group, topics.raw, ends);
     const after = await scrapeMetrics(API_PORT);
     expect(metricSum(after, 'siem_kafka_consumer_paused_ratio')).toBe(0);
-    expect(metricSum(after, 'siem_normalizer_dead_letters_total')).toBe(0);
+    expect(metricSum(after, 'siem_component_discarded_events_total', { component_type: 'normalizer' })).toBe(
+      0,
+    );
     expect((await endOffsets(brokers, topics.dlq)).reduce((a, b) => a + b, 0)).toBe(0);
 
     const exit = await proc.stop('SIGTERM');

@@ -203,9 +203,10 @@ describe('normalizer role: records that cannot become rows', () => {
     // counted by reason
     const metrics = await scrapeMetrics(API_PORT);
     for (const reason of ['invalid_raw_event', 'normalize_failed']) {
-      expect(metricSum(metrics, 'siem_normalizer_dead_letters_total', { reason }), reason).toBe(
-        bad.filter((b) => b.reason === reason).length,
-      );
+      expect(
+        metricSum(metrics, 'siem_component_discarded_events_total', { component_type: 'normalizer', reason }),
+        reason,
+      ).toBe(bad.filter((b) => b.reason === reason).length);
       expect(metricSum(metrics, 'siem_kafka_dead_letter_records_total', { reason }), reason).toBe(
         bad.filter((b) => b.reason === reason).length,
       );
