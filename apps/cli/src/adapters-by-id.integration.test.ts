@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NormalizedEvent } from '@siem/core';
@@ -15,6 +16,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 const API_PORT = await freePort();
 const PORT_A = await freePort();
 const PORT_B = await freePort();
+const PORT_W = await freePort();
+
+/** Newline-delimited JSON Windows events, as NXLog om_tcp sends them. */
+function sendWindows(lines: readonly string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(PORT_W, '127.0.0.1', () => socket.end(`${lines.join('\n')}\n`));
+    socket.on('error', reject);
+    socket.on('close', () => resolve());
+  });
+}
 
 function logger(port: number, message: string): { status: number | null; stderr: string } {
   const args = ['--tcp', '--octet-count', '--server', '127.0.0.1', '--port', String(port), '--rfc5424'];
@@ -62,6 +73,8 @@ describe('two syslog_tcp adapters by id, one per tenant', () => {
         '  windows_events: { enabled: false }',
         `  fw_a: { type: syslog_tcp, host: 127.0.0.1, port: ${PORT_A}, tenant: t1 }`,
         `  fw-b: { type: syslog_tcp, host: 127.0.0.1, port: ${PORT_B}, tenant: t2 }`,
+        `  dc: { type: windows_events, host: 127.0.0.1, port: ${PORT_W}, tenant: t3 }`,
+        '  cloud_http: { enabled: true }',
         '',
       ].join('\n'),
     );
@@ -124,4 +137,44 @@ describe('two syslog_tcp adapters by id, one per tenant', () => {
     const unknown = await fetch(`http://127.0.0.1:${API_PORT}/api/v1/adapters/nope`);
     expect(unknown.status).toBe(404);
   }, 360_000);
+
+  it('counts syslog, Windows and cloud intake alike in /api/v1/stats', async () => {
+    const windows = Array.from({ length: 4 }, (_, i) =>
+      JSON.stringify({
+        EventID: 4624,
+        Hostname: `WIN-${i}`,
+        EventTime: new Date().toISOString(),
+        Message: `w${i} ${marker}`,
+      }),
+    );
+    await sendWindows(windows);
+    const trail = {
+      Records: Array.from({ length: 7 }, (_, i) => ({
+        eventVersion: '1.08',
+        eventTime: new Date().toISOString(),
+        eventSource: 'signin.amazonaws.com',
+        eventName: `ConsoleLogin${i}`,
+        awsRegion: 'us-east-1',
+      })),
+    };
+    const cloud = await fetch(`http://127.0.0.1:${API_PORT}/api/v1/ingest/cloudtrail`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(trail),
+    });
+    expect(cloud.status).toBe(202);
+    // Sent so far: 3 + 1 to fw_a (the one after its stop was refused: nothing received), 2 + 1 to fw-b.
+    const sent = { fw_a: 3, 'fw-b': 3, dc: 4, cloud_http: 7 };
+    type Totals = { stages: { received?: number }; adapters: Record<string, { received_events?: number }> };
+    const totals = await waitUntil(
+      'the stats to count every event sent',
+      async () => {
+        const t = (await api<{ totals: Totals }>('/api/v1/stats')).totals;
+        return t.stages.received === 17 ? t : undefined;
+      },
+      60_000,
+      500,
+    );
+    for (const [id, n] of Object.entries(sent)) expect(totals.adapters[id]?.received_events, id).toBe(n);
+  }, 120_000);
 });

@@ -173,7 +173,7 @@ beforeAll(async () => {
   let serverRef: ApiServer | null = null;
   const sink = new NormalizingSink({
     writer,
-    deadLetters: new FileDeadLetters(dlqDir),
+    deadLetters: new FileDeadLetters(dlqDir, { maxBytes: 1 << 30, retentionDays: 14 }),
     onStored: (rows) => serverRef?.publishStored(rows),
     logger: silentLogger,
   });

@@ -302,6 +302,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
           'Throughput over the last 1, 5 and 15 minutes per adapter and per stage, buffer utilisation, error rates.',
         description:
           'Counters are rates per second (null until the window has two samples); gauges are current values. ' +
+          '`totals` holds, under the same paths, what each counter counted since the process started. ' +
           'Computed from samples of the metrics registry taken every stats.sample_ms.',
         response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses },
       },

@@ -78,6 +78,14 @@ describe('StatsSampler', () => {
     expect(snap.adapters.syslog_udp!.received_events!['1m']).toBeCloseTo(100, 5);
     expect(snap.adapters.syslog_tcp!.received_events!['1m']).toBeCloseTo(10, 5);
     expect(snap.stages.received).toEqual({ '1m': 110, '5m': 110, '15m': 110 });
+    // totals: everything counted, the 500 before the first sample included
+    const totals = snap.totals as {
+      stages: { received: number };
+      adapters: Record<string, { received_events: number }>;
+    };
+    expect(totals.stages.received).toBe(500 + 60 * 110);
+    expect(totals.adapters.syslog_udp!.received_events).toBe(500 + 60 * 100);
+    expect(totals.adapters.syslog_tcp!.received_events).toBe(60 * 10);
     expect(snap.stages.sinks!.kafka!.delivered!['1m']).toBe(110);
     expect(snap.adapters.syslog_udp!.received_bytes!['1m']).toBeCloseTo(10_000, 5);
     expect(snap.adapters.syslog_udp!.discarded_events!['1m']).toBeCloseTo(66 / 60, 5);

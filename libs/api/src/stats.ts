@@ -331,9 +331,14 @@ export class StatsSampler {
       return r;
     };
     const rates = new Map<string, Rates>();
+    const totals: Record<string, unknown> = {};
     for (const [path, ring] of this.#rings) {
       const value = ring.kind === 'counter' ? rateOf(ring) : ring.values[latest]!;
-      if (ring.kind === 'counter') rates.set(path, value as Rates);
+      if (ring.kind === 'counter') {
+        rates.set(path, value as Rates);
+        const total = ring.values[latest]!;
+        if (!Number.isNaN(total)) setPath(totals, path, round(total));
+      }
       if (typeof value === 'number' && Number.isNaN(value)) continue;
       setPath(out, path, value);
     }
@@ -361,6 +366,8 @@ export class StatsSampler {
       buffer: {},
       errors: {},
       ...out,
+      // what each counter series counted since the process started, at the last sample
+      totals,
     };
   }
 }
