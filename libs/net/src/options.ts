@@ -55,8 +55,8 @@ export const tlsServerOptions = {
   client_auth: Type.Union([Type.Literal('none'), Type.Literal('optional'), Type.Literal('required')], {
     default: 'none',
     description:
-      'Client certificates: none; optional (verified when presented); required (mTLS). The client ' +
-      'identity (subject CN, SANs, fingerprint) is attached to every event of the connection.',
+      'Client certificates: none; optional (verified when presented); required (mTLS). Both need ca_file. The ' +
+      'client identity (subject CN, SANs, fingerprint) is attached to every event of the connection.',
   }),
   min_version: Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], {
     default: 'TLSv1.2',

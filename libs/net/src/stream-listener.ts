@@ -207,9 +207,10 @@ export abstract class StreamListener<
       );
     }
     if (t.client_auth !== 'none' && t.ca_file === undefined) {
-      this.logger.warn(
-        {},
-        'client_auth without ca_file: client certificates are checked against the system CAs',
+      // Against the system CAs any certificate a public CA issued to anybody would pass as a sender.
+      throw new SiemError(
+        'SIEM_ERR_TLS_MATERIAL',
+        `${this.name}: ${keyPrefix}client_auth ${t.client_auth} needs ${keyPrefix}ca_file, the CA that client certificates must chain to`,
       );
     }
     const material = new TlsMaterial(
@@ -333,7 +334,16 @@ export abstract class StreamListener<
       this.metrics.connectionGone();
       this.metrics.connectionClosed(conn.closeReason ?? 'normal');
     });
-    if (this.#paused) socket.pause();
+    if (this.#paused) this.#hold(socket);
+  }
+
+  /**
+   * A socket waiting for the intake's resume: paused, and its idle timer off — the sender is not idle,
+   * this side stopped reading, and a connection closed then would lose what it sent and was read.
+   */
+  #hold(socket: Socket): void {
+    socket.pause();
+    if (this.#o.idle_timeout_ms > 0) socket.setTimeout(0);
   }
 
   /** One chunk of a connection: passed on, then the socket rests until the end of this turn. */
@@ -431,7 +441,7 @@ export abstract class StreamListener<
     if (this.#paused) return;
     this.#paused = true;
     this.#pausedAt = Date.now();
-    for (const c of this.connections) c.socket.pause();
+    for (const c of this.connections) this.#hold(c.socket);
     this.logger.info(
       { connections: this.connections.size },
       `buffer asked to pause: ${this.label} sockets paused`,
@@ -457,6 +467,7 @@ export abstract class StreamListener<
     this.logger.info({ pausedMs: ms }, `buffer resumed: ${this.label} sockets resumed`);
     for (const c of this.connections) {
       c.ack?.release();
+      if (this.#o.idle_timeout_ms > 0 && !c.socket.destroyed) c.socket.setTimeout(this.#o.idle_timeout_ms);
       this.resumeConnection(c);
     }
   }

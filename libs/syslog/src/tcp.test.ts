@@ -170,6 +170,24 @@ describe('syslog TCP listener', () => {
     expect(s.status().counters.active_connections).toBe(0);
   });
 
+  it('keeps a connection paused by backpressure open past idle_timeout_ms, and times it out again after', async () => {
+    const intake = new MemoryIntake();
+    const { s, port } = await listener(intake, { idle_timeout_ms: 200 });
+    const c = await client(port);
+    intake.answer = 'pause';
+    c.write('<13>Jan 18 11:07:53 h a: before the pause\n');
+    await intake.waitFor(1);
+    c.write('<13>Jan 18 11:07:53 h a: sent while paused\n');
+    await new Promise((r) => setTimeout(r, 800)); // 4 idle timeouts: the connection must stay
+    expect(c.destroyed).toBe(false);
+    expect(s.status().counters.closed_idle_timeout ?? 0).toBe(0);
+    intake.answer = 'ok';
+    intake.resume();
+    await intake.waitFor(2); // what it sent while paused is not lost
+    await closed(c); // idle again after the pause: closed
+    await until(() => s.status().counters.closed_idle_timeout === 1);
+  });
+
   it('pauses every socket when the buffer says pause, resumes on its signal, counts the paused time', async () => {
     const intake = new MemoryIntake();
     const { s, port } = await listener(intake);

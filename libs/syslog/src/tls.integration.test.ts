@@ -81,6 +81,15 @@ describe('syslog TLS listener with openssl s_client', () => {
     expect(intake.records).toHaveLength(1);
   });
 
+  it('refuses to start with client certificates but no ca_file (the system CAs would vouch for anybody)', async () => {
+    for (const client_auth of ['optional', 'required']) {
+      await expect(listener(new MemoryIntake(), { client_auth })).rejects.toMatchObject({
+        code: 'SIEM_ERR_TLS_MATERIAL',
+        message: expect.stringContaining('needs ca_file'),
+      });
+    }
+  });
+
   it('mTLS required: the client identity (CN, SANs, fingerprint) is on every event of the connection', async () => {
     const intake = new MemoryIntake();
     const { s, port } = await listener(intake, { client_auth: 'required', ca_file: pki.ca.cert });
