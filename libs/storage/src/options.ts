@@ -60,10 +60,19 @@ export const storageOptionsSchema = Section(
           default: 10_000,
           description: 'Rows per COPY/INSERT statement; larger batches are written in several statements.',
         }),
+        batch_bytes: Type.Integer({
+          minimum: 65_536,
+          default: 16_777_216,
+          description:
+            'Bytes of row values per statement (besides batch_rows): a batch of large events is written in ' +
+            'several statements, so one statement never carries tens of megabytes.',
+        }),
         timeout_ms: Type.Integer({
           minimum: 100,
           default: 60_000,
-          description: 'A statement that takes longer counts as a failure for the circuit breaker.',
+          description:
+            'A statement that takes longer fails and counts for the circuit breaker; PostgreSQL/TimescaleDB ' +
+            'cancel it themselves (statement_timeout), so it does not go on running behind the retry.',
         }),
         breaker_reset_ms: Type.Integer({
           minimum: 100,

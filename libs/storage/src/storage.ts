@@ -50,6 +50,7 @@ export function createStorage(
     chunkInterval: settings.chunkInterval,
     method: options.write.method,
     batchRows: options.write.batch_rows,
+    batchBytes: options.write.batch_bytes,
     timeoutMs: options.write.timeout_ms,
     breakerResetMs: options.write.breaker_reset_ms,
     breakerErrorPercent: options.write.breaker_error_percent,

@@ -41,6 +41,22 @@ export function* copyText(rows: Rows, chars: number = COPY_CHUNK_CHARS): Generat
   if (text.length > 0) yield Buffer.from(text);
 }
 
+/**
+ * Runs `fn` with the session's statement_timeout set (and reset after): the server cancels a statement
+ * that outlives the writer's patience instead of going on behind a retry.
+ */
+export async function withStatementTimeout<T>(
+  client: PoolClient,
+  timeoutMs: number,
+  fn: () => Promise<T>,
+): Promise<T> {
+  // an integer from the configuration, not from input
+  await client.query(`set statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
+  const out = await fn();
+  await client.query('reset statement_timeout');
+  return out;
+}
+
 export async function copyRows(
   client: PoolClient,
   table: string,
@@ -107,7 +123,7 @@ function insertSql(table: string): string {
   return `insert into ${table} (${EVENT_COLUMN_LIST}) select * from unnest(${casts}) on conflict do nothing`;
 }
 
-export async function insertRows(pool: Pool, table: string, rows: Rows): Promise<number> {
+export async function insertRows(pool: Pool | PoolClient, table: string, rows: Rows): Promise<number> {
   const columns: Rows = Array.from({ length: COLUMN_COUNT }, () => new Array(rows.length));
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r]!;

@@ -126,6 +126,59 @@ describe('event writer on PostgreSQL 15 (COPY)', () => {
     );
     expect(r.rows[0].n).toBe(1);
   });
+
+  it('splits a batch of large events into statements of about batch_bytes', async () => {
+    const small = new EventWriter({ pool, schema: 'siem', chunkInterval: '1 day', batchBytes: 65_536 });
+    await small.connect();
+    const statements = async () =>
+      (await storageMetrics.writeDuration.get()).values.find((v) => v.metricName?.endsWith('_count'))
+        ?.value ?? 0;
+    const before = await statements();
+    const big = Array.from({ length: 20 }, (_, j) => ({
+      ...sampleEvent(o, TOTAL + 70_000 + j),
+      raw: `<30>${'z'.repeat(20_000)} ${j}`,
+    }));
+    await small.writeBatch(big);
+    // 20 rows of ~20 KB in statements of ~64 KB: 4 rows each (the row that crosses the bound is the last)
+    expect((await statements()) - before).toBe(5);
+    const ids = big.map((e) => e.eventId);
+    const r = await pool.query(
+      'select count(*)::int as n from siem.events where event_id = any($1::uuid[])',
+      [ids],
+    );
+    expect(r.rows[0].n).toBe(20);
+    await small.close();
+  });
+
+  it('has the server cancel a statement that outlives timeout_ms, so nothing runs on behind the retry', async () => {
+    // A real slow statement: a trigger that sleeps on one marked row.
+    await pool.query(`create or replace function siem.slow_row() returns trigger language plpgsql as $$
+      begin if new.message = 'sleep here' then perform pg_sleep(5); end if; return new; end $$`);
+    await pool.query(
+      'create trigger slow_row before insert on siem.events for each row execute function siem.slow_row()',
+    );
+    const impatient = new EventWriter({ pool, schema: 'siem', chunkInterval: '1 day', timeoutMs: 1_500 });
+    try {
+      await impatient.connect();
+      const started = Date.now();
+      const slow = { ...sampleEvent(o, TOTAL + 80_000), message: 'sleep here' };
+      const err = await impatient.writeBatch([slow]).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).not.toBeNull();
+      expect(Date.now() - started).toBeLessThan(4_000);
+      // cancelled by the server (57014) or given up by the client just after: either way, not running
+      await sleep(1_500);
+      const running = await pool.query(
+        `select count(*)::int as n from pg_stat_activity where state = 'active' and pid <> pg_backend_pid() and datname = current_database()`,
+      );
+      expect(running.rows[0].n).toBe(0);
+    } finally {
+      await pool.query('drop trigger slow_row on siem.events');
+      await impatient.close();
+    }
+  });
 });
 
 describe('event writer on the TimescaleDB engine (INSERT … unnest)', () => {

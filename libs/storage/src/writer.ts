@@ -28,7 +28,7 @@ import {
 import { COLUMN_COUNT, type CoercionCounts, type CoercionReason, prepareRow } from './row-encoding.js';
 import { resolveSettings } from './settings.js';
 import type { Engine } from './sql-files.js';
-import { copyRows, copyRowsOverChannel, insertRows } from './write-paths.js';
+import { copyRows, copyRowsOverChannel, insertRows, withStatementTimeout } from './write-paths.js';
 
 export type WriteMethod = 'copy' | 'insert';
 
@@ -43,6 +43,8 @@ export interface EventWriterOptions {
   method?: 'auto' | WriteMethod;
   /** Rows per statement. */
   batchRows?: number;
+  /** Bytes of row values per statement, besides batchRows (default 16 MiB). */
+  batchBytes?: number;
   timeoutMs?: number;
   breakerResetMs?: number;
   breakerErrorPercent?: number;
@@ -104,6 +106,8 @@ export class EventWriter implements Sink<NormalizedEvent[]> {
   readonly #bulkOption: BulkChannel | null | undefined;
   #method: WriteMethod | null = null;
   #engine: Engine | null = null;
+  /** The embedded engine (PGlite): it has no statement_timeout to set. */
+  #embedded = false;
   /** The bulk channel COPY goes through (embedded engine), or null for the wire. */
   #bulk: BulkChannel | null = null;
   #connecting: Promise<void> | null = null;
@@ -119,6 +123,7 @@ export class EventWriter implements Sink<NormalizedEvent[]> {
       chunkInterval: options.chunkInterval ?? s.chunkInterval,
       method: options.method ?? 'auto',
       batchRows: options.batchRows ?? 10_000,
+      batchBytes: options.batchBytes ?? 16_777_216,
       timeoutMs: options.timeoutMs ?? 60_000,
       breakerResetMs: options.breakerResetMs ?? 5_000,
       breakerErrorPercent: options.breakerErrorPercent ?? 50,
@@ -222,6 +227,7 @@ export class EventWriter implements Sink<NormalizedEvent[]> {
         );
       }
       this.#engine = engine;
+      this.#embedded = server.embedded;
       this.#bulk = bulk;
       this.#method = wanted === 'auto' ? (server.embedded && bulk === null ? 'insert' : 'copy') : wanted;
       if (engine === 'postgres') await this.#partitions.load(client);
@@ -255,9 +261,10 @@ export class EventWriter implements Sink<NormalizedEvent[]> {
     if (batch.length === 0) return;
     this.component.received(batch.length, 0);
     if (this.#method === null) await this.connect();
-    const step = this.#options.batchRows;
-    for (let i = 0; i < batch.length; i += step) {
-      await this.#fire(this.#prepare(batch, i, Math.min(batch.length, i + step)));
+    for (let i = 0; i < batch.length; ) {
+      const st = this.#prepare(batch, i);
+      i += st.rows.length;
+      await this.#fire(st);
     }
   }
 
@@ -288,14 +295,18 @@ export class EventWriter implements Sink<NormalizedEvent[]> {
     if (this.#ownPool) await this.#pool.end();
   }
 
-  #prepare(batch: NormalizedEvent[], from: number, to: number): Statement {
+  /** The next statement from `from` on: up to batchRows rows and about batchBytes of values. */
+  #prepare(batch: NormalizedEvent[], from: number): Statement {
     const counts: CoercionCounts = {};
-    const rows: Array<Array<string | null>> = new Array(to - from);
-    const times: number[] = new Array(to - from);
-    for (let i = from; i < to; i++) {
+    const rows: Array<Array<string | null>> = [];
+    const times: number[] = [];
+    const end = Math.min(batch.length, from + this.#options.batchRows);
+    let bytes = 0;
+    for (let i = from; i < end && (i === from || bytes < this.#options.batchBytes); i++) {
       const values = new Array<string | null>(COLUMN_COUNT);
-      times[i - from] = prepareRow(batch[i]!, values, counts);
-      rows[i - from] = values;
+      times.push(prepareRow(batch[i]!, values, counts));
+      rows.push(values);
+      for (const v of values) if (v !== null) bytes += v.length;
     }
     for (const [reason, n] of Object.entries(counts)) {
       m.rowsCoerced.inc({ reason }, n);
@@ -376,7 +387,7 @@ export class EventWriter implements Sink<NormalizedEvent[]> {
   async #writeWithRetries(st: Statement, method: WriteMethod): Promise<number> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return method === 'copy' ? await this.#copy(st) : await insertRows(this.#pool, this.#table, st.rows);
+        return method === 'copy' ? await this.#copy(st) : await this.#insert(st);
       } catch (err) {
         const state = sqlState(err);
         if ((state === '40P01' || state === '40001') && attempt < 3) {
@@ -407,6 +418,19 @@ export class EventWriter implements Sink<NormalizedEvent[]> {
     }
   }
 
+  /** The server's own timeout a little before the breaker's, so the server has cancelled when it fires. */
+  get #serverTimeoutMs(): number {
+    return Math.max(100, this.#options.timeoutMs - 500);
+  }
+
+  async #insert(st: Statement): Promise<number> {
+    // The embedded engine enforces no statement_timeout: no round trips spent on setting it there.
+    if (this.#embedded) return insertRows(this.#pool, this.#table, st.rows);
+    return this.#withClient((client) =>
+      withStatementTimeout(client, this.#serverTimeoutMs, () => insertRows(client, this.#table, st.rows)),
+    );
+  }
+
   async #copy(st: Statement): Promise<number> {
     if (this.#bulk !== null) {
       if (this.#bulk.open) return copyRowsOverChannel(this.#bulk, this.#options.schema, st.rows);
@@ -417,7 +441,11 @@ export class EventWriter implements Sink<NormalizedEvent[]> {
       return insertRows(this.#pool, this.#table, st.rows);
     }
     const stage = `siem_stage_${this.#options.schema}`;
-    return this.#withClient((client) => copyRows(client, this.#table, stage, st.rows));
+    return this.#withClient((client) =>
+      withStatementTimeout(client, this.#serverTimeoutMs, () =>
+        copyRows(client, this.#table, stage, st.rows),
+      ),
+    );
   }
 
   /**
