@@ -5,6 +5,7 @@ import {
   type NormalizedEvent,
   NotConnectedError,
   RawEventEncoder,
+  SiemError,
   type Sink,
 } from '@siem/core';
 import { silentLogger } from '@siem/observability';
@@ -178,6 +179,49 @@ describe('NormalizingSink', () => {
       'siem_component_discarded_events_total{intentional="false",reason="store_rejected"}': 1,
       'siem_component_errors_total{error_code="store_rejected",stage="sending"}': 1,
     });
+  });
+
+  it('isolates a row that times out however small the statement, stores the rest, dead-letters it', async () => {
+    const { writer, deadLetters, publisher, sink } = setup();
+    // Row 0 is the worst place for it: the first half tried always holds it.
+    const timeout = new SiemError('SIEM_ERR_TIMEOUT', 'database write took longer than 60000 ms');
+    writer.refuse = (rows) => (rows.some((r) => idOf(r) === 0) ? timeout : undefined);
+    const moved = await counted(() => sink.writeBatch(batch(0, 16)));
+    expect(writer.stored.toSorted((a, b) => a - b)).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+    expect(deadLetters.letters).toEqual([
+      { ids: [0], reason: 'store_timeout', error: 'database write took longer than 60000 ms' },
+    ]);
+    expect(publisher.published.flat().toSorted((a, b) => a - b)).toEqual(
+      Array.from({ length: 15 }, (_, i) => i + 1),
+    );
+    expect(moved).toMatchObject({
+      'siem_component_discarded_events_total{intentional="false",reason="store_timeout"}': 1,
+    });
+  });
+
+  it('a statement cancelled by the server (57014) is isolated the same way', async () => {
+    const { writer, deadLetters, sink } = setup();
+    const cancelled = new SiemError('SIEM_ERR_DB_WRITE', 'canceling statement due to statement timeout', {
+      details: { sqlstate: '57014' },
+    });
+    writer.refuse = (rows) => (rows.some((r) => idOf(r) === 6) ? cancelled : undefined);
+    await sink.writeBatch(batch(0, 8));
+    expect(writer.stored.toSorted((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 7]);
+    expect(deadLetters.letters).toMatchObject([{ ids: [6], reason: 'store_timeout' }]);
+  });
+
+  it('when everything times out it is the database: the batch fails whole, nothing dead-lettered', async () => {
+    const { writer, deadLetters, sink } = setup();
+    writer.refuse = () => new SiemError('SIEM_ERR_TIMEOUT', 'slow database');
+    const err = await sink.writeBatch(batch(0, 64)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isSiemError(err, 'SIEM_ERR_TIMEOUT')).toBe(true);
+    expect(deadLetters.letters).toEqual([]);
+    expect(writer.stored).toEqual([]);
+    // gives up after two descents to one row: bounded, not one attempt per row
+    expect(writer.calls.length).toBeLessThanOrEqual(1 + 2 * (Math.log2(64) + 1));
   });
 
   it('a retriable storage failure rejects the batch with it: nothing dead-lettered, published or tailed', async () => {

@@ -22,7 +22,23 @@ import { ComponentMetrics, counter, histogram, RateLimitedLog } from '@siem/obse
 export const NORMALIZER_SINK_REF = { id: 'normalizer', kind: 'sink', type: 'normalizer' } as const;
 
 /** Dead-letter reasons met while storing; the others are met while normalizing. */
-const SENDING_REASONS = new Set(['store_rejected']);
+const SENDING_REASONS = new Set(['store_rejected', 'store_timeout']);
+
+/** A write that ran out of time: given up by the writer, or cancelled by the server's statement_timeout. */
+function timedOut(err: unknown): boolean {
+  if (isSiemError(err, 'SIEM_ERR_TIMEOUT')) return true;
+  const details = (err as { details?: { sqlstate?: string } } | null)?.details;
+  return isSiemError(err, 'SIEM_ERR_DB_WRITE') && details?.sqlstate === '57014';
+}
+
+/** What one batch's isolation learned: whether any part got through, and the rows that timed out alone. */
+interface Isolation {
+  progress: boolean;
+  timeouts: number;
+  /** Timeouts allowed before anything is stored: two descents from the whole batch to one row. */
+  readonly limit: number;
+  suspects: Array<{ origin: BufferRecord; err: unknown }>;
+}
 
 const metrics = {
   events: counter({
@@ -145,7 +161,21 @@ export class NormalizingSink implements Sink<readonly BufferRecord[]> {
       }
     }
 
-    const stored = await this.#store(rows, origin, reject);
+    const isolation: Isolation = {
+      progress: false,
+      timeouts: 0,
+      limit: 2 * (Math.ceil(Math.log2(Math.max(2, rows.length))) + 1),
+      suspects: [],
+    };
+    const stored = await this.#store(rows, origin, reject, isolation);
+    if (isolation.suspects.length > 0) {
+      // Rows that timed out on their own while others were stored: the rows, not the database. When
+      // nothing at all got through, it is the database: the batch is retried whole.
+      if (!isolation.progress) throw isolation.suspects[0]!.err;
+      for (const { origin: record, err } of isolation.suspects) {
+        reject('store_timeout', record, err instanceof Error ? err.message : String(err));
+      }
+    }
 
     for (const { reason, records: refused, error } of rejected.values()) {
       await this.#o.deadLetters.deadLetter(refused, reason, error);
@@ -163,18 +193,35 @@ export class NormalizingSink implements Sink<readonly BufferRecord[]> {
     end();
   }
 
-  /** Stores rows; isolates rows the database refuses for good by halving the batch. */
+  /**
+   * Stores rows; isolates rows the database refuses for good, or that time out however small the
+   * statement, by halving the batch (a poison batch is never retried whole for ever). A timeout is
+   * only pinned on a row once other rows of the batch were stored (see writeBatch); isolation gives
+   * up, and the batch is retried later, after as many timeouts as two descents to one row take
+   * without anything stored.
+   */
   async #store(
     rows: NormalizedEvent[],
     origin: BufferRecord[],
     reject: (reason: string, record: BufferRecord, error: string) => void,
+    isolation: Isolation,
   ): Promise<NormalizedEvent[]> {
     if (rows.length === 0) return rows;
     try {
       await this.#o.writer.writeBatch(rows);
+      isolation.progress = true;
       return rows;
     } catch (err) {
-      if (isRetriable(err)) throw err;
+      const slow = timedOut(err);
+      if (isRetriable(err) && !slow) throw err;
+      if (slow) {
+        isolation.timeouts++;
+        if (!isolation.progress && isolation.timeouts > isolation.limit) throw err;
+        if (rows.length === 1) {
+          isolation.suspects.push({ origin: origin[0]!, err });
+          return [];
+        }
+      }
       if (rows.length === 1) {
         reject(
           'store_rejected',
@@ -184,8 +231,8 @@ export class NormalizingSink implements Sink<readonly BufferRecord[]> {
         return [];
       }
       const mid = rows.length >>> 1;
-      const left = await this.#store(rows.slice(0, mid), origin.slice(0, mid), reject);
-      const right = await this.#store(rows.slice(mid), origin.slice(mid), reject);
+      const left = await this.#store(rows.slice(0, mid), origin.slice(0, mid), reject, isolation);
+      const right = await this.#store(rows.slice(mid), origin.slice(mid), reject, isolation);
       return left.concat(right);
     }
   }
