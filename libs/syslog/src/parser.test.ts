@@ -410,6 +410,20 @@ describe('state kept between calls (parse-scratch.ts)', () => {
     expect(small.structuredDataJson).toBe('{"s@1":{"k":"v"}}');
   });
 
+  it('structured data as JSON text that fills the grown writer buffer to its last byte', () => {
+    // a second param of control characters (six bytes each in JSON) larger than twice the buffer: the
+    // buffer grows to exactly the room reserved for it, and the element's `}` must still fit
+    for (const n of [1364, 1365, 6000, 20_000, 70_000]) {
+      const v = '\u0001'.repeat(n);
+      const p = parseSyslogHeader(Buffer.from(`<13>1 - h a - - [a x="1" \\="${v}"] m`), {
+        receivedAtMs: jan18,
+        structuredData: 'json',
+      });
+      expect(p.parseError).toBeNull();
+      expect(JSON.parse(p.structuredDataJson!)).toEqual({ a: { x: '1', '\\': v } });
+    }
+  });
+
   it('more SD elements than the JSON writer tracks are made as objects', () => {
     const json: ParseOptions = { receivedAtMs: jan18, structuredData: 'json' };
     const elements = Array.from({ length: 70 }, (_, i) => `[e${i} k="${i}"]`).join('');

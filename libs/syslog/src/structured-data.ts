@@ -136,7 +136,8 @@ export function scanStructuredData(c: ParseScratch, i: number, h: SyslogHeader):
       if (elements === SD_IDS_MAX || sdIdSeen(c, buf, idStart, i, elements)) return sdAsObjects(c, start, h);
       c.sdIdStart[elements] = idStart;
       c.sdIdEnd[elements] = i;
-      out = sdRoom(c, o, 2 * (i - idStart) + 5);
+      // `,"id":{` and, when the element has no params, its `}` (each param reserves for the `}` after it)
+      out = sdRoom(c, o, 2 * (i - idStart) + 6);
       if (elements > 0) out[o++] = 0x2c; // ,
       o = sdJsonName(out, buf, idStart, i, o);
       out[o++] = 0x3a; // :
@@ -181,7 +182,8 @@ export function scanStructuredData(c: ParseScratch, i: number, h: SyslogHeader):
       } else {
         if (high >= 0x80 || (escapes && !isAscii(buf.subarray(valueStart, i))))
           return sdAsObjects(c, start, h);
-        out = sdRoom(c, o, 2 * (nameEnd - nameStart) + 6 * (i - valueStart) + 6);
+        // `,"name":"value"` at worst (`\` doubled, control characters as \u00XX), then the element's `}`
+        out = sdRoom(c, o, 2 * (nameEnd - nameStart) + 6 * (i - valueStart) + 7);
         if (!first) out[o++] = 0x2c; // ,
         o = sdJsonName(out, buf, nameStart, nameEnd, o);
         out[o++] = 0x3a; // :
