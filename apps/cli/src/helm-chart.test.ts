@@ -102,6 +102,8 @@ describe('Helm chart', () => {
     expect(byId.dc).toMatchObject({ type: 'windows_events', options: { port: 5516, tenant: 'corp' } });
     expect(byId.dc!.options).not.toHaveProperty('servicePort');
     expect(byId.syslog_udp).toMatchObject({ form: 'shorthand', options: { port: 5514 } });
+    // Winlogbeat deletes what was ACKed: the chart ACKs only what is on disk
+    expect(byId.windows_events).toMatchObject({ options: { ack: 'durable' } });
     const svc = docs.find((d) => d.kind === 'Service' && d.metadata.name === 'siem-siem-gateway-gateway')!;
     const ports = (svc.spec!.ports as Array<{ port: number; targetPort: string; protocol: string }>).map(
       (p) => `${p.port}/${p.protocol}->${p.targetPort}`,

@@ -247,6 +247,27 @@ describe('EventBuffer: restarts', () => {
     expect(got.length === 60 || got.length === 70).toBe(true);
   });
 
+  it('offerDurable: on disk and synced when it resolves, in queue order with memory, kept across a crash', async () => {
+    const dir = tempDir();
+    const b = await start(dir, { max_events: 1000 });
+    b.offer(makeRecords('d', 0, 10)); // memory
+    expect(await b.offerDurable(makeRecords('d', 10, 5))).toBe('ok'); // straight to disk, synced
+    b.offer(makeRecords('d', 15, 10)); // memory again, after the durable run
+    expect(b.stats().spilledEvents).toBe(0); // not an overflow
+    await b.abandon(); // kill -9: memory is lost, what offerDurable answered for is not
+    const b2 = await start(dir, { max_events: 1000 });
+    expect(ids(await drainAll(b2))).toEqual(range('d', 10, 15));
+  });
+
+  it('offerDurable refuses what the disk cannot take, so nothing is acknowledged from memory only', async () => {
+    const dir = tempDir();
+    const b = await start(dir, { max_disk_bytes: 4096 });
+    const big = makeRecords('f', 0, 50).map((r) => ({ ...r, value: randomBytes(1024) }));
+    expect(await b.offerDurable(big)).toBe('rejected');
+    expect(b.rejectReason).toBe('disk_full');
+    expect(b.offer(makeRecords('f', 100, 1))).toBe('ok'); // memory intake is unaffected
+  });
+
   it('deletes at start a fully acknowledged segment left by a crash before its deletion', async () => {
     const dir = tempDir();
     const b = await start(dir, { ...DISK_ONLY, segment_max_bytes: 4096, frame_max_bytes: 1024 });

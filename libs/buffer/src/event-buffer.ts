@@ -306,6 +306,28 @@ export class EventBuffer implements Intake, LeaseSource {
     return this.#reject('full', n);
   }
 
+  /**
+   * Durable intake (sources with `ack: durable`): the records go to the spill segment whatever the
+   * memory fill, in queue order, and the promise resolves once they are written and fdatasync'ed, so
+   * an acknowledgement sent after it survives SIGKILL and power loss. Concurrent calls share the
+   * writes and syncs of one flush where they overlap. Rejected ('disk_full') when the disk cannot
+   * take them: a durable source must not acknowledge what only memory holds.
+   */
+  async offerDurable(records: BufferRecord[]): Promise<OfferResult> {
+    const n = records.length;
+    if (this.#state !== 'open') return this.#reject('closed', n);
+    if (n === 0) return 'ok';
+    let bytes = 0;
+    for (let i = 0; i < n; i++) bytes += records[i]!.key.length + records[i]!.value.length;
+    if (!this.#spill.accepts(bytes + 8 * n)) return this.#reject('disk_full', n);
+    this.#toDisk(records, bytes, 'durable');
+    const result: OfferResult =
+      this.#o.when_full === 'block' && !this.#spill.accepts(0) ? this.#pause() : 'ok';
+    await this.flush({ sync: true });
+    if (this.#state !== 'open' && this.#state !== 'closing') return this.#reject('closed', n);
+    return result;
+  }
+
   onResume(listener: () => void): () => void {
     this.#resumeListeners.add(listener);
     return () => this.#resumeListeners.delete(listener);
@@ -369,7 +391,7 @@ export class EventBuffer implements Intake, LeaseSource {
     this.#wakeConsumers();
   }
 
-  #toDisk(records: BufferRecord[], bytes: number): void {
+  #toDisk(records: BufferRecord[], bytes: number, reason: 'overflow' | 'durable' = 'overflow'): void {
     let run = this.#tail;
     if (run === null || run.kind !== 'disk' || run.old) {
       // Every disk run starts a segment of its own, so memory written at shutdown can be ordered
@@ -386,7 +408,7 @@ export class EventBuffer implements Intake, LeaseSource {
     const c = this.#counters;
     c.acceptedEvents.disk += records.length;
     c.acceptedBytes.disk += bytes;
-    c.spilledEvents.overflow += records.length;
+    c.spilledEvents[reason] += records.length;
     c.spillOriginalBytes += bytes;
     this.#wakeConsumers();
   }

@@ -18,7 +18,7 @@ export class BufferCounters {
   acceptedBytes = { memory: 0, disk: 0 };
   dropped: Record<string, number> = {};
   pauses = 0;
-  spilledEvents = { overflow: 0, shutdown: 0 };
+  spilledEvents = { overflow: 0, shutdown: 0, durable: 0 };
   spillOriginalBytes = 0;
   spillCompressedBytes = 0;
   replayedEvents = 0;
@@ -160,7 +160,7 @@ function registerMetrics(): void {
   );
   counterOf(
     'siem_buffer_spilled_events_total',
-    'Events written to disk, by reason (overflow: accepted straight to disk above the high watermark; shutdown).',
+    'Events written to disk, by reason (overflow: accepted straight to disk above the high watermark; durable: a source with ack: durable; shutdown).',
     ['reason'],
     (b) => byKey('reason', b.spilledEvents),
   );

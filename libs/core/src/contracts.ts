@@ -20,6 +20,13 @@ export type OfferResult = 'ok' | 'pause' | 'rejected';
 
 export interface Intake {
   offer(records: BufferRecord[]): OfferResult;
+  /**
+   * Takes the records onto disk and resolves once they are written and synced (they survive a crash
+   * of this process and a power loss), for a source that acknowledges only what is durable
+   * (`ack: durable`). Resolves 'rejected' when they cannot be made durable. Optional: an intake
+   * without it cannot serve durable acknowledgement.
+   */
+  offerDurable?(records: BufferRecord[]): Promise<OfferResult>;
   /** Registers a callback for the moment a paused intake takes records again. Returns an unsubscribe. */
   onResume(listener: () => void): () => void;
   /** Why the last offer was rejected (bounded set, used as a metric label). */

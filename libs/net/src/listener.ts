@@ -117,6 +117,24 @@ export abstract class Listener<M extends ListenerMetrics = ListenerMetrics> impl
   }
 
   /** Offers a batch (flushing the batch's metrics first); a rejection is counted per record. */
+  /** Durable offer (see Intake.offerDurable); an intake without it refuses, counted as not durable. */
+  protected async offerDurable(records: BufferRecord[]): Promise<OfferResult> {
+    this.metrics.flush();
+    if (records.length === 0) return 'ok';
+    const r = this.intake.offerDurable === undefined ? 'rejected' : await this.intake.offerDurable(records);
+    if (r === 'rejected') {
+      const reason =
+        this.intake.offerDurable === undefined ? 'not_durable' : this.intake.rejectReason || 'rejected';
+      this.metrics.discard(reason, false, records.length);
+      this.log.warn(
+        `rejected:${reason}`,
+        { reason, events: records.length },
+        `buffer could not make ${this.label} events durable: not acknowledged, the sender resends them`,
+      );
+    }
+    return r;
+  }
+
   protected offer(records: BufferRecord[]): OfferResult {
     this.metrics.flush();
     if (records.length === 0) return 'ok';

@@ -42,6 +42,8 @@ export interface StreamConnection<R extends string = StreamCloseReason> {
   framer?: { readonly pendingBytes: number } | null;
   /** The connection's ACK hook, if its protocol acknowledges: released on resume and before closing. */
   ack?: StreamAck<unknown> | null;
+  /** Durable offers of this connection still being written (offerAckedDurable keeps their ACKs in order). */
+  durable?: Promise<void> | null;
 }
 
 /**
@@ -390,6 +392,33 @@ export abstract class StreamListener<
     if (r === 'rejected') ack.release();
     else if (position !== null) ack.taken(position, this.#paused);
     return r;
+  }
+
+  /**
+   * `ack: durable`: like offerAcked, but `position` is acknowledged only once the intake has the batch
+   * on disk and synced (Intake.offerDurable), so an ACKed event survives a SIGKILL or a power loss
+   * right after. A connection's ACKs stay in the order of its batches. On `rejected` (or an intake
+   * that cannot make events durable) nothing of the batch is acknowledged, what was held is
+   * released, and `onRejected` closes the connection so the peer sends the batch again.
+   */
+  protected offerAckedDurable<P>(
+    conn: C,
+    ack: StreamAck<P>,
+    records: BufferRecord[],
+    position: P | null,
+    onRejected: () => void,
+  ): void {
+    const offered = this.offerDurable(records);
+    const previous = conn.durable ?? Promise.resolve();
+    conn.durable = previous
+      .then(() => offered)
+      .then((r) => {
+        if (r === 'pause') this.#pauseAll();
+        if (r === 'rejected') {
+          ack.release();
+          onRejected();
+        } else if (position !== null && conn.closeReason === null) ack.taken(position, this.#paused);
+      });
   }
 
   /**

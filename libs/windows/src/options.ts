@@ -61,6 +61,14 @@ export const windowsEventsOptionsSchema = Section(
         'newline-delimited JSON); ndjson or lumberjack: every connection speaks that one.',
     }),
     tenant: Type.Optional(Type.String({ minLength: 1, description: 'Tenant for events of this listener.' })),
+    ack: Type.Union([Type.Literal('memory'), Type.Literal('durable')], {
+      default: 'memory',
+      description:
+        'When a Lumberjack window is ACKed (the writer then forgets it; Winlogbeat deletes its queue). memory: once ' +
+        'the events are in the buffer, fastest, but a crash of this process loses what memory held. durable: once ' +
+        'they are on disk and synced (survives SIGKILL and power loss), at the cost of a disk write and fsync per ' +
+        'window. The Helm chart sets durable. Newline-delimited JSON has no ACKs: this does not apply to it.',
+    }),
     max_message_bytes: Type.Integer({
       minimum: 1024,
       maximum: 64 * 1024 * 1024,

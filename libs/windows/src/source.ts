@@ -255,6 +255,13 @@ export class WindowsEventsSource extends StreamListener<WindowsCloseReason, Conn
     if (records.length > 0) conn.batch = [];
     const seq = conn.toAck;
     conn.toAck = null;
+    if (this.#o.ack === 'durable') {
+      this.offerAckedDurable(conn, conn.ack!, records, seq, () => {
+        conn.decoder!.abort();
+        this.close(conn, 'buffer_rejected');
+      });
+      return;
+    }
     if (this.offerAcked(conn.ack!, records, seq) === 'rejected') {
       // not taken: no ACK, so the writer sends these events again on its next connection (what was
       // taken before, and held back by a pause, was ACKed first)
