@@ -14,6 +14,13 @@ export const cloudHttpOptionsSchema = Section(
         description: 'Tenant for events of this adapter (a key bound to a tenant always stamps its own).',
       }),
     ),
+    ack: Type.Union([Type.Literal('memory'), Type.Literal('durable')], {
+      default: 'memory',
+      description:
+        'When a batch is answered 202 (the sender then forgets it). memory: once its records are in the buffer. ' +
+        'durable: once they are on disk and synced, surviving SIGKILL and power loss, at the cost of a disk write ' +
+        'and fsync per request.',
+    }),
     max_body_bytes: Type.Integer({
       minimum: 1024,
       maximum: 1024 * 1024 * 1024,

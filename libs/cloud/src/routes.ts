@@ -304,7 +304,8 @@ export class IngestRoute {
       const r = { ...unavailable('stopped'), records: records.length };
       return this.#refuse(reply, metrics, sourceType, r, o.retry_after_seconds, false);
     }
-    const result = source.offer(out);
+    // ack: durable answers 202 only once the records are on disk and synced
+    const result = o.ack === 'durable' ? await source.offerDurable(out) : source.offer(out);
     if (result === 'rejected') {
       const why = source.rejectReason;
       return this.#refuse(
@@ -314,7 +315,12 @@ export class IngestRoute {
         {
           status: 503,
           code: why === 'closed' ? 'SIEM_ERR_BUFFER_CLOSED' : 'SIEM_ERR_BUFFER_FULL',
-          reason: why === 'closed' ? 'buffer_closed' : why === 'full' ? 'buffer_full' : 'buffer_rejected',
+          reason:
+            why === 'closed'
+              ? 'buffer_closed'
+              : why === 'full' || why === 'disk_full'
+                ? 'buffer_full'
+                : 'buffer_rejected',
           message: `the buffer cannot take the batch (${why}): nothing of it was taken, resend it later`,
           records: out.length,
         },

@@ -36,6 +36,8 @@ export class CloudHttpSource implements Source {
   #paused = false;
   #pausedAt = 0;
   #unsubscribeResume: (() => void) | null = null;
+  /** The last refusal was for want of a durable intake (ack: durable on an intake without offerDurable). */
+  #notDurable = false;
 
   constructor(hub: CloudHttpIntake, name: string, options: CloudHttpOptions, context: SourceContext) {
     this.#hub = hub;
@@ -58,6 +60,7 @@ export class CloudHttpSource implements Source {
   }
 
   get rejectReason(): string {
+    if (this.#notDurable) return 'not_durable';
     return this.#intake.rejectReason || 'rejected';
   }
 
@@ -103,11 +106,26 @@ export class CloudHttpSource implements Source {
 
   /** @internal offers a request's records; a 'pause' closes the route to batches until resume. */
   offer(records: BufferRecord[]): 'ok' | 'pause' | 'rejected' {
-    const r = this.#intake.offer(records);
+    this.#notDurable = false;
+    return this.#taken(this.#intake.offer(records), records.length);
+  }
+
+  /**
+   * @internal `ack: durable`: resolves once the records are on disk and synced (Intake.offerDurable);
+   * an intake that cannot make them durable rejects ('not_durable').
+   */
+  async offerDurable(records: BufferRecord[]): Promise<'ok' | 'pause' | 'rejected'> {
+    const intake = this.#intake;
+    this.#notDurable = intake.offerDurable === undefined;
+    if (intake.offerDurable === undefined) return this.#taken('rejected', records.length);
+    return this.#taken(await intake.offerDurable(records), records.length);
+  }
+
+  #taken(r: 'ok' | 'pause' | 'rejected', n: number): 'ok' | 'pause' | 'rejected' {
     if (r === 'rejected') {
       this.#log.warn(
         `rejected:${this.rejectReason}`,
-        { reason: this.rejectReason, records: records.length },
+        { reason: this.rejectReason, records: n },
         'buffer rejected a cloud batch: answered 503, the sender resends',
       );
     } else if (r === 'pause' && !this.#paused) {
