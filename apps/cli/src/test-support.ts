@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { nodeArgsFor, RawEventEncoder } from '@siem/core';
+import { vi } from 'vitest';
 
 const mainModule = new URL('./main.ts', import.meta.url);
 
@@ -94,4 +95,19 @@ export function sampleRawEvent(line: string): Buffer {
     originalSize: line.length,
     payload: Buffer.from(line),
   });
+}
+
+/** Captures what a command writes to stdout and stderr (restore with vi.restoreAllMocks). */
+export function capture(): { out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
+    out += String(s);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
+    err += String(s);
+    return true;
+  });
+  return { out: () => out, err: () => err };
 }

@@ -1,7 +1,7 @@
 import type { ApiServer } from '@siem/api';
 import { MemoryIntake, testContext } from '@siem/core/testing';
 import { type ComponentRef, metricsRegistry } from '@siem/observability';
-import { expectComponentSeriesMoved } from '@siem/observability/testing';
+import { componentSeriesValue, expectComponentSeriesMoved } from '@siem/observability/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudHttpIntake } from './intake.js';
 import type { CloudHttpSource } from './source.js';
@@ -16,16 +16,8 @@ import { ingestApi, key, post } from './test-support/http.js';
 const ID = 'cloud_compliance';
 const ref: ComponentRef = { id: ID, kind: 'source', type: 'cloud_http' };
 
-async function value(name: string, labels: Record<string, string> = {}): Promise<number> {
-  const metric = metricsRegistry.getSingleMetric(name);
-  if (metric === undefined) return 0;
-  const want = { component_id: ID, ...labels };
-  let sum = 0;
-  for (const v of (await metric.get()).values) {
-    if (Object.entries(want).every(([k, x]) => v.labels[k] === x)) sum += v.value;
-  }
-  return sum;
-}
+const value = (name: string, labels: Record<string, string> = {}) =>
+  componentSeriesValue(metricsRegistry, name, ID, labels);
 
 describe('cloud_http component metrics', () => {
   const ingest = key('forwarder', ['ingest']);

@@ -8,7 +8,7 @@ import type { Source } from '@siem/core';
 import { MemoryIntake, testContext, until } from '@siem/core/testing';
 import { makeTestPki, type TestPki } from '@siem/local-stack';
 import { type ComponentRef, metricsRegistry } from '@siem/observability';
-import { expectComponentSeriesMoved } from '@siem/observability/testing';
+import { componentSeriesValue, expectComponentSeriesMoved } from '@siem/observability/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { syslogTcpAdapter, syslogTlsAdapter, syslogUdpAdapter } from './adapters.js';
 
@@ -40,14 +40,8 @@ async function start(source: Source): Promise<number> {
 const source = (id: string, type: string): ComponentRef => ({ id, kind: 'source', type });
 
 /** The value of one vocabulary series of `ref` with `labels`, 0 when it has none. */
-async function series(name: string, ref: ComponentRef, labels: Record<string, string>): Promise<number> {
-  const metric = metricsRegistry.getSingleMetric(name);
-  if (metric === undefined) return 0;
-  const { values } = await metric.get();
-  const want: Record<string, string> = { component_id: ref.id, ...labels };
-  const v = values.find((x) => Object.entries(want).every(([k, w]) => x.labels[k] === w));
-  return v?.value ?? 0;
-}
+const series = (name: string, ref: ComponentRef, labels: Record<string, string>) =>
+  componentSeriesValue(metricsRegistry, name, ref.id, labels);
 
 async function tcpClient(port: number): Promise<Socket> {
   const c = connect({ host: '127.0.0.1', port });

@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import type { Source } from '@siem/core';
 import { MemoryIntake, testContext, until } from '@siem/core/testing';
 import { type ComponentRef, metricsRegistry } from '@siem/observability';
-import { expectComponentSeriesMoved } from '@siem/observability/testing';
+import { componentSeriesValue, expectComponentSeriesMoved } from '@siem/observability/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { windowsEventsAdapter } from './adapter.js';
 import { LumberjackClient } from './test-support/lumberjack-client.js';
@@ -30,14 +30,8 @@ async function start(id: string, intake: MemoryIntake): Promise<{ s: Source; por
 }
 
 /** The value of one vocabulary series of `ref` with `labels`, 0 when it has none. */
-async function series(name: string, ref: ComponentRef, labels: Record<string, string>): Promise<number> {
-  const metric = metricsRegistry.getSingleMetric(name);
-  if (metric === undefined) return 0;
-  const { values } = await metric.get();
-  const want: Record<string, string> = { component_id: ref.id, ...labels };
-  const v = values.find((x) => Object.entries(want).every(([k, w]) => x.labels[k] === w));
-  return v?.value ?? 0;
-}
+const series = (name: string, ref: ComponentRef, labels: Record<string, string>) =>
+  componentSeriesValue(metricsRegistry, name, ref.id, labels);
 
 const event = JSON.stringify({ Hostname: 'dc01.example', EventID: 4624, Message: 'An account logged on.' });
 

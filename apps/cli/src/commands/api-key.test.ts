@@ -3,21 +3,8 @@ import { apiKeySchema } from '@siem/api';
 import { checkAgainst } from '@siem/config';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
+import { capture } from '../test-support.js';
 import { apiKeyCommand } from './api-key.js';
-
-function capture(): { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
-    out += String(s);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
-    err += String(s);
-    return true;
-  });
-  return { out: () => out, err: () => err };
-}
 
 afterEach(() => {
   vi.restoreAllMocks();

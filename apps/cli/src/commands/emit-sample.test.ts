@@ -2,21 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { capture } from '../test-support.js';
 import { emitSampleCommand, progressLine } from './emit-sample.js';
-
-function capture(): { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
-    out += String(s);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
-    err += String(s);
-    return true;
-  });
-  return { out: () => out, err: () => err };
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'siem-emit-sample-'));
 

@@ -26,6 +26,26 @@ async function seriesSum(registry: Registry, name: string, ref: ComponentRef): P
 }
 
 /**
+ * The value of one series of `name` for component `id` with `labels` (summed over the labels not
+ * given), 0 when there is none: for tests that check amounts, not only that a series moved.
+ */
+export async function componentSeriesValue(
+  registry: Registry,
+  name: string,
+  id: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const metric = registry.getSingleMetric(name);
+  if (metric === undefined) return 0;
+  const want: Record<string, string> = { component_id: id, ...labels };
+  let sum = 0;
+  for (const v of (await metric.get()).values) {
+    if (Object.entries(want).every(([k, x]) => v.labels[k] === x)) sum += v.value;
+  }
+  return sum;
+}
+
+/**
  * The compliance check every adapter's tests run (issue 17): after driving the component, the
  * vocabulary series it is asked about are above zero for exactly its labels. Throws a plain Error
  * naming every series that did not move, so it works under any test runner.
