@@ -266,11 +266,11 @@ describe('events query', () => {
     ['dst_ip=172.16.1.1', (e) => e.dstIp === '172.16.1.1'],
     ['event_code=4625', (e) => e.eventCode === '4625'],
     [
-      'q=ACCEPTED%20PASSWORD%20FOR%20BOB',
+      'q=ACCEPTED%20PASSWORD%20FOR%20BOB&from=2025-01-01T00:00:00Z',
       (e) => e.message?.toLowerCase().includes('accepted password for bob') === true,
     ],
-    ['q=100%25%20done_ok', (e) => e.message?.includes('100% done_ok') === true],
-    ['q=_', (e) => e.message?.includes('_') === true],
+    ['q=100%25%20done_ok&from=2025-01-01T00:00:00Z', (e) => e.message?.includes('100% done_ok') === true],
+    ['q=_&from=2025-01-01T00:00:00Z', (e) => e.message?.includes('_') === true],
     [
       `from=${encodeURIComponent(new Date(T0 + DAY).toISOString())}&to=${(T0 + 2 * DAY) / 1000}`,
       (e) => e.time >= iso6(T0 + DAY) && e.time < iso6(T0 + 2 * DAY),
