@@ -117,38 +117,34 @@ export abstract class Listener<M extends ListenerMetrics = ListenerMetrics> impl
   }
 
   /** Offers a batch (flushing the batch's metrics first); a rejection is counted per record. */
-  /** Durable offer (see Intake.offerDurable); an intake without it refuses, counted as not durable. */
-  protected async offerDurable(records: BufferRecord[]): Promise<OfferResult> {
-    this.metrics.flush();
-    if (records.length === 0) return 'ok';
-    const r = this.intake.offerDurable === undefined ? 'rejected' : await this.intake.offerDurable(records);
-    if (r === 'rejected') {
-      const reason =
-        this.intake.offerDurable === undefined ? 'not_durable' : this.intake.rejectReason || 'rejected';
-      this.metrics.discard(reason, false, records.length);
-      this.log.warn(
-        `rejected:${reason}`,
-        { reason, events: records.length },
-        `buffer could not make ${this.label} events durable: not acknowledged, the sender resends them`,
-      );
-    }
-    return r;
-  }
-
   protected offer(records: BufferRecord[]): OfferResult {
     this.metrics.flush();
     if (records.length === 0) return 'ok';
     const r = this.intake.offer(records);
+    if (r === 'rejected') this.#rejected(this.intake.rejectReason || 'rejected', records.length, 'discarded');
+    return r;
+  }
+
+  /** Durable offer (see Intake.offerDurable); an intake without it refuses, counted as not durable. */
+  protected async offerDurable(records: BufferRecord[]): Promise<OfferResult> {
+    this.metrics.flush();
+    if (records.length === 0) return 'ok';
+    const durable = this.intake.offerDurable?.bind(this.intake);
+    const r = durable === undefined ? 'rejected' : await durable(records);
     if (r === 'rejected') {
-      const reason = this.intake.rejectReason || 'rejected';
-      // the intake failed to take them: not a policy drop
-      this.metrics.discard(reason, false, records.length);
-      this.log.warn(
-        `rejected:${reason}`,
-        { reason, events: records.length },
-        `buffer rejected ${this.label} events: discarded`,
-      );
+      const reason = durable === undefined ? 'not_durable' : this.intake.rejectReason || 'rejected';
+      this.#rejected(reason, records.length, 'not acknowledged, the sender resends them');
     }
     return r;
+  }
+
+  /** The intake failed to take a batch: not a policy drop. Counted per record, logged once per interval. */
+  #rejected(reason: string, events: number, outcome: string): void {
+    this.metrics.discard(reason, false, events);
+    this.log.warn(
+      `rejected:${reason}`,
+      { reason, events },
+      `buffer rejected ${this.label} events: ${outcome}`,
+    );
   }
 }
