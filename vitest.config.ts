@@ -15,7 +15,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['{libs,apps,deploy,load-tests}/**/src/**/*.test.ts'],
-          exclude: ['**/*.integration.test.ts', '**/node_modules/**', '**/dist/**'],
+          exclude: ['**/*.integration.test.ts', '**/*.cluster.test.ts', '**/node_modules/**', '**/dist/**'],
           testTimeout: 30_000,
         },
       },
@@ -29,6 +29,19 @@ export default defineConfig({
           testTimeout: 180_000,
           hookTimeout: 300_000,
           // Integration tests share one real Kafka, PostgreSQL and TimescaleDB: run files one at a time.
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The chart installed on the project's own one-node Kubernetes cluster (deploy/cluster): run
+          // alone (`npm run test:cluster`) and after the other projects in `npm test`.
+          name: 'cluster',
+          include: ['deploy/cluster/src/**/*.cluster.test.ts'],
+          exclude: ['**/node_modules/**', '**/dist/**'],
+          testTimeout: 1_200_000,
+          hookTimeout: 2_400_000,
           fileParallelism: false,
         },
       },
