@@ -5,6 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { clusterBinaries } from './cluster.mjs';
 import { fileIdentity, nodeModulesState, readStamp, writeStamp } from './node-modules.mjs';
 import { asRoot, capture, commandLine, runStep, StepFailed, which } from './shell.mjs';
 
@@ -32,6 +33,21 @@ export const DEBIAN_PACKAGES = {
     'rsyslog',
     'curl',
     'ca-certificates',
+    // the console's browser tests drive Debian's Chromium (never a downloaded browser)
+    'chromium',
+  ],
+  // the one-node Kubernetes cluster of the in-cluster test (deploy/cluster): the container runtime,
+  // pod networking and kube-proxy's tools, and the image builders (buildah runs the Dockerfiles,
+  // debootstrap makes the base images no registry can give us)
+  cluster: [
+    'containerd',
+    'runc',
+    'containernetworking-plugins',
+    'iptables',
+    'conntrack',
+    'socat',
+    'buildah',
+    'debootstrap',
   ],
   // the peers the benchmarks compare against: rsyslog's Kafka output (omkafka)
   bench: ['rsyslog-kafka'],
@@ -50,7 +66,7 @@ export const ARTEFACTS = [
 /** @type {Record<Profile, { debian: (keyof typeof DEBIAN_PACKAGES)[], downloads: boolean, aptLists: boolean }>} */
 export const PROFILES = {
   start: { debian: ['build'], downloads: false, aptLists: false },
-  test: { debian: ['build', 'test'], downloads: true, aptLists: false },
+  test: { debian: ['build', 'test', 'cluster'], downloads: true, aptLists: false },
   // gateway-comparison unpacks syslog-ng's Kafka module and jemalloc with `apt-get download` itself
   bench: { debian: ['build', 'test', 'bench'], downloads: true, aptLists: true },
 };
@@ -296,4 +312,4 @@ const downloads = {
 };
 
 /** In the order they run: each may need what an earlier one put in place. */
-export const STEPS = [debianPackages, aptLists, nodeModules, librdkafka, downloads];
+export const STEPS = [debianPackages, aptLists, nodeModules, librdkafka, downloads, clusterBinaries];
