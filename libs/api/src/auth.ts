@@ -266,6 +266,24 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
+ * The subprotocol a browser offers to carry its key on a WebSocket upgrade (`siem.bearer.<token>`):
+ * a page cannot set an Authorization header on `new WebSocket()`. The page offers another protocol
+ * first (`siem.tail`), which the server picks (ws chooses the first offered), so the token is never
+ * echoed back.
+ */
+export const WS_TOKEN_PROTOCOL_PREFIX = 'siem.bearer.';
+
+function webSocketToken(request: FastifyRequest): string | undefined {
+  const offered = request.headers['sec-websocket-protocol'];
+  if (offered === undefined || request.headers.upgrade?.toLowerCase() !== 'websocket') return undefined;
+  for (const p of String(offered).split(',')) {
+    const v = p.trim();
+    if (v.startsWith(WS_TOKEN_PROTOCOL_PREFIX)) return v.slice(WS_TOKEN_PROTOCOL_PREFIX.length);
+  }
+  return undefined;
+}
+
+/**
  * Step 1 (onRequest): who is calling. Never answers by itself, so rate limiting sees every attempt.
  * In keyless mode a loopback request that looks like a web page's (see browser-guard.ts) gets no
  * principal.
@@ -289,12 +307,12 @@ export function identify(
     return;
   }
   const header = request.headers.authorization;
-  if (header === undefined) {
+  const token = header === undefined ? webSocketToken(request) : /^Bearer[ ]+(\S+)\s*$/i.exec(header)?.[1];
+  if (header === undefined && token === undefined) {
     request.authProblem = 'missing';
     return;
   }
-  const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-  const principal = m === null ? null : store.authenticate(m[1]!);
+  const principal = token === undefined ? null : store.authenticate(token);
   if (principal === null) request.authProblem = 'invalid';
   else request.principal = principal;
 }

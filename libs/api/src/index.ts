@@ -13,7 +13,9 @@ export {
   requireScope,
   routeAccess,
   TOKEN_PREFIX,
+  WS_TOKEN_PROTOCOL_PREFIX,
 } from './auth.js';
+export { CONSOLE_CSP, CONSOLE_PATH, locateConsole } from './console.js';
 export { type CursorPosition, decodeCursor, encodeCursor } from './cursor.js';
 export { EventQueries, type QueryClient, type QueryPool } from './events-sql.js';
 export {

@@ -21,6 +21,7 @@ import Fastify, {
 import { type AdapterControl, registerAdapterRoutes } from './adapters.js';
 import { ApiKeyStore, enforceAccess, identify, isLoopbackHost, type RouteAccess } from './auth.js';
 import { browserProblem } from './browser-guard.js';
+import { locateConsole, registerConsoleRoutes } from './console.js';
 import { registerEventRoutes } from './events-routes.js';
 import { EventQueries, type QueryPool } from './events-sql.js';
 import { toHttpError } from './http-errors.js';
@@ -54,6 +55,8 @@ export interface ApiServerOptions {
   registry?: Registry;
   /** Reductions of the metrics for /api/v1/stats (default: defaultStatSeries). */
   statSeries?: readonly StatSeries[];
+  /** The web console's built files (default: the @siem/console package's dist/www); null: none. */
+  consoleDir?: string | null;
 }
 
 /** The API server of a role. Other libraries add routes to `app` before `listen` (see routeAccess). */
@@ -311,6 +314,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   );
 
   registerAdapterRoutes(app, opts.adapters ?? null);
+  registerConsoleRoutes(app, opts.consoleDir === undefined ? locateConsole() : opts.consoleDir);
   registerEventRoutes(app, { queries, tail, options, tailRevocation: (p) => keys.revocation(p, 'tail') });
 
   app.addHook('onReady', async () => stats.start());

@@ -1,0 +1,68 @@
+import type { NormalizedEvent } from '../api';
+
+/** The whole normalized event: its columns, its attrs and its raw payload as received. */
+export function EventDetail({ event }: { event: NormalizedEvent }) {
+  const { attrs, raw, ...columns } = event;
+  return (
+    <div class="detail" data-testid="event-detail">
+      <section>
+        <h4>Event</h4>
+        <pre>{JSON.stringify(columns, null, 2)}</pre>
+      </section>
+      <section>
+        <h4>attrs</h4>
+        <pre>{JSON.stringify(attrs, null, 2)}</pre>
+      </section>
+      <section>
+        <h4>Raw payload</h4>
+        <pre class="raw" data-testid="raw-payload">
+          {raw}
+        </pre>
+      </section>
+    </div>
+  );
+}
+
+export const severityLabel = (n: number) =>
+  ['emerg', 'alert', 'crit', 'error', 'warn', 'notice', 'info', 'debug'][n] ?? String(n);
+
+/** The table's columns (ECS-aligned), shared by the search and the tail. */
+export function EventCells({ e }: { e: NormalizedEvent }) {
+  return (
+    <>
+      <td class="time">{e.time.replace('T', ' ').slice(0, 23)}</td>
+      <td class={`sev sev${e.severity}`}>{severityLabel(e.severity)}</td>
+      <td>{e.hostName ?? e.hostIp ?? ''}</td>
+      <td>{e.sourceType}</td>
+      <td>{e.category}</td>
+      <td>{e.action ?? ''}</td>
+      <td>{e.outcome}</td>
+      <td>{e.userName ?? ''}</td>
+      <td>{e.srcIp ?? ''}</td>
+      <td>{e.dstIp ?? ''}</td>
+      <td class="msg">{e.message ?? ''}</td>
+    </>
+  );
+}
+
+export function EventHead() {
+  return (
+    <tr>
+      {[
+        'Time (UTC)',
+        'Sev',
+        'Host',
+        'Source',
+        'Category',
+        'Action',
+        'Outcome',
+        'User',
+        'Src IP',
+        'Dst IP',
+        'Message',
+      ].map((h) => (
+        <th key={h}>{h}</th>
+      ))}
+    </tr>
+  );
+}
