@@ -1,1 +1,3 @@
+export * from './cluster/index.js';
+export * from './oci/index.js';
 export * from './paths.js';

@@ -2,15 +2,51 @@
  * `npm run cluster -- build | up | down | status | images`: a one-node Kubernetes cluster built and run
  * by the project itself (see README, "Kubernetes").
  */
-const usage = 'usage: npm run cluster -- build | up | down | status | images';
+import {
+  ClusterError,
+  clusterBuild,
+  clusterDown,
+  clusterStatus,
+  clusterUp,
+  formatStatus,
+} from './cluster/index.js';
+
+const usage = 'usage: npm run cluster -- build | up | down [--purge] | status | images';
 
 async function main(argv: string[]): Promise<number> {
-  const [command] = argv;
+  const [command, ...rest] = argv;
   switch (command) {
+    case 'build':
+      await clusterBuild();
+      return 0;
+    case 'up':
+      try {
+        await clusterUp();
+      } catch (err) {
+        process.stderr.write('`npm run cluster -- down` removes what this up started\n');
+        throw err;
+      }
+      process.stdout.write(formatStatus(await clusterStatus()));
+      return 0;
+    case 'down': {
+      const r = await clusterDown(undefined, { purge: rest.includes('--purge') });
+      return r.leftovers.length === 0 ? 0 : 1;
+    }
+    case 'status': {
+      const s = await clusterStatus();
+      process.stdout.write(formatStatus(s));
+      return s.ready ? 0 : 1;
+    }
     default:
       process.stderr.write(`${usage}\n`);
       return 2;
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  const code = err instanceof ClusterError ? `${err.code}: ` : '';
+  process.stderr.write(`${code}${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,178 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { waitFor } from '@siem/local-stack';
+import { clusterPorts } from '../paths.js';
+import { asList, corednsManifests, storageManifests } from './addons.js';
+import { builtBinariesMissing } from './build.js';
+import { type ComponentSpec, componentSpecs } from './components.js';
+import { ClusterError } from './errors.js';
+import { enableForwarding, recordHost } from './host-record.js';
+import { kubectl, kubectlOrThrow } from './kubectl.js';
+import { type ClusterLayout, clusterLayout } from './layout.js';
+import { buildCorednsImage, buildPauseImage, clusterImages, importImage } from './local-images.js';
+import {
+  cniConflist,
+  cniLoopback,
+  containerdConfig,
+  kubeconfig,
+  kubeletConfig,
+  kubeProxyConfig,
+} from './node-config.js';
+import { nodeIdentity } from './node-identity.js';
+import { ensurePki, type NodeIdentity, pkiFiles } from './pki.js';
+import { findCniBinDir, requirePrerequisites } from './prerequisites.js';
+import { startComponent } from './processes.js';
+import { type Log, Steps, type StepTiming, stdoutLog } from './steps.js';
+import { recyclePersistentVolumes } from './storage.js';
+
+const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
+
+function writeFile(file: string, text: string, mode = 0o644): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, text, { mode });
+}
+
+/** Every configuration file the components read, written from the layout (pure renderers). */
+function writeConfigs(layout: ClusterLayout, node: NodeIdentity, cniBinDir: string): void {
+  const p = pkiFiles(layout.pkiDir);
+  const ca = readFileSync(p.caCert);
+  const server = `https://127.0.0.1:${clusterPorts.apiserver}`;
+  const kc = (user: string, file: string) =>
+    json(kubeconfig({ server, user, ca, cert: readFileSync(p.cert(file)), key: readFileSync(p.key(file)) }));
+  writeFile(layout.adminKubeconfig, kc('admin', 'admin'), 0o600);
+  const k = layout.componentKubeconfigs;
+  writeFile(k.controllerManager, kc('system:kube-controller-manager', 'controller-manager'), 0o600);
+  writeFile(k.scheduler, kc('system:kube-scheduler', 'scheduler'), 0o600);
+  writeFile(k.kubelet, kc(`system:node:${node.name}`, 'kubelet'), 0o600);
+  writeFile(k.kubeProxy, kc('system:kube-proxy', 'kube-proxy'), 0o600);
+  writeFile(layout.containerd.config, containerdConfig(layout, cniBinDir));
+  writeFile(join(layout.cni.confDir, '10-siem-local.conflist'), json(cniConflist(layout)));
+  writeFile(join(layout.cni.confDir, '99-loopback.conf'), json(cniLoopback()));
+  writeFile(
+    layout.kubelet.config,
+    json(kubeletConfig(layout, p.caCert, { cert: p.cert('kubelet-server'), key: p.key('kubelet-server') })),
+  );
+  writeFile(layout.kubeProxyConfig, json(kubeProxyConfig(layout, node)));
+  for (const d of [layout.kubelet.rootDir, layout.kubelet.podLogsDir, layout.pvDir, layout.cni.dataDir]) {
+    mkdirSync(d, { recursive: true });
+  }
+}
+
+async function nodeCondition(name: string): Promise<string> {
+  const r = await kubectl([
+    'get',
+    'node',
+    name,
+    '-o',
+    'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+  ]);
+  return r.code === 0 ? r.stdout.trim() : '';
+}
+
+export interface UpResult {
+  node: NodeIdentity;
+  timings: StepTiming[];
+  totalMs: number;
+}
+
+/**
+ * `npm run cluster -- up`: starts the one-node cluster (processes detached, outliving the command)
+ * and waits until the node and CoreDNS are Ready. What already runs is left alone, so `up` twice is
+ * harmless. A failed `up` leaves what it started for `down` to remove (`down` removes it all).
+ */
+export async function clusterUp(log: Log = stdoutLog): Promise<UpResult> {
+  const layout = clusterLayout();
+  const steps = new Steps(log, 'SIEM_ERR_CLUSTER_START');
+  const started = Date.now();
+  let specs: ComponentSpec[] = [];
+  const node = await steps.run(
+    'check prerequisites',
+    async () => {
+      requirePrerequisites('check prerequisites', 'up');
+      const node = await nodeIdentity();
+      specs = componentSpecs(layout, node);
+      const missing = builtBinariesMissing(specs.filter((s) => s.binary.includes('/')).map((s) => s.binary));
+      if (missing.length > 0) {
+        throw new ClusterError(
+          'SIEM_ERR_CLUSTER_PREREQUISITE',
+          'check prerequisites',
+          `not built: ${missing.join(', ')}; run \`npm run cluster -- build\` first`,
+        );
+      }
+      return node;
+    },
+    (n) => `node ${n.name} ${n.ip}`,
+  );
+  await steps.run('record the host, enable forwarding', async () => {
+    mkdirSync(layout.stateDir, { recursive: true });
+    recordHost(layout);
+    enableForwarding();
+  });
+  await steps.run(
+    'certificates (openssl)',
+    () => ensurePki(layout.pkiDir, node),
+    (made) => (made.length > 0 ? `made ${made.length}` : 'present'),
+  );
+  await steps.run('configuration files', async () => writeConfigs(layout, node, findCniBinDir()!));
+  const spec = (name: string) => specs.find((s) => s.name === name)!;
+  for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'containerd']) {
+    await steps.run(
+      `start ${name}`,
+      () => startComponent(layout, spec(name)),
+      (r) => r,
+    );
+  }
+  await steps.run(
+    'import the pause and CoreDNS images',
+    async () => {
+      await buildPauseImage();
+      await buildCorednsImage();
+      const a = await importImage(
+        layout.containerd.socket,
+        clusterImages.pause.name,
+        clusterImages.pause.file,
+      );
+      const b = await importImage(
+        layout.containerd.socket,
+        clusterImages.coredns.name,
+        clusterImages.coredns.file,
+      );
+      return a || b ? 'imported' : 'present';
+    },
+    (r) => r,
+  );
+  await steps.run(
+    'start kubelet',
+    () => startComponent(layout, spec('kubelet')),
+    (r) => r,
+  );
+  await steps.run('node registers', () =>
+    waitFor('node registration', async () => (await nodeCondition(node.name)) !== '', 60_000, 500),
+  );
+  await steps.run(
+    'start kube-proxy',
+    () => startComponent(layout, spec('kube-proxy')),
+    (r) => r,
+  );
+  await steps.run(
+    'CoreDNS, StorageClass, PersistentVolumes',
+    async () => {
+      const manifests = asList([...corednsManifests(), ...storageManifests(layout.pvDir)]);
+      await kubectlOrThrow(['apply', '-f', '-'], { input: json(manifests) });
+      const recycled = await recyclePersistentVolumes(layout.pvDir);
+      return recycled > 0 ? `recycled ${recycled} released PVs` : undefined;
+    },
+    (r) => r,
+  );
+  await steps.run('node Ready', () =>
+    waitFor('node Ready', async () => (await nodeCondition(node.name)) === 'True', 120_000, 500),
+  );
+  await steps.run('CoreDNS Ready', () =>
+    kubectlOrThrow(['-n', 'kube-system', 'rollout', 'status', 'deployment/coredns', '--timeout=180s'], {
+      timeoutMs: 200_000,
+    }),
+  );
+  const totalMs = Date.now() - started;
+  log(`cluster up in ${(totalMs / 1000).toFixed(1)} s`);
+  return { node, timings: steps.timings, totalMs };
+}
