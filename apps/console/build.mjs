@@ -28,7 +28,22 @@ const result = await build({
   legalComments: 'linked',
   logLevel: 'warning',
 });
-const outputs = Object.keys(result.metafile.outputs).map((p) => basename(p));
+// the live tail's worker: a fixed name (the page constructs its URL), served revalidated like the page
+const worker = await build({
+  entryPoints: [join(here, 'web', 'tail-worker.ts')],
+  bundle: true,
+  outdir: out,
+  entryNames: '[name]',
+  format: 'esm',
+  target: ['chrome110', 'firefox115', 'safari16'],
+  minify: !dev,
+  sourcemap: dev ? 'inline' : 'linked',
+  metafile: true,
+  logLevel: 'warning',
+});
+const outputs = [...Object.keys(result.metafile.outputs), ...Object.keys(worker.metafile.outputs)].map((p) =>
+  basename(p),
+);
 const js = outputs.find((f) => /^main-.*\.js$/.test(f));
 const css = outputs.find((f) => /^main-.*\.css$/.test(f));
 if (js === undefined || css === undefined)
@@ -37,7 +52,9 @@ const html = readFileSync(join(here, 'web', 'index.html'), 'utf8')
   .replace('__JS__', js)
   .replace('__CSS__', css);
 writeFileSync(join(out, 'index.html'), html);
-const bytes = Object.values(result.metafile.outputs).reduce((s, o) => s + o.bytes, 0);
+const bytes = [result, worker]
+  .flatMap((r) => Object.values(r.metafile.outputs))
+  .reduce((s, o) => s + o.bytes, 0);
 console.log(
   `console: ${outputs.length + 1} files, ${(bytes / 1024).toFixed(0)} KiB in dist/www (${Date.now() - started} ms)`,
 );
