@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runOrThrow } from '@siem/local-stack';
-import { writeOciImageTarball } from '../oci/index.js';
+import { normalizeImageName, writeOciImageTarball } from '../oci/index.js';
 import { binDir, buildDir, COREDNS_IMAGE, imagesDir, PAUSE_IMAGE } from '../paths.js';
 import { kubernetesSourceDir } from './go-build.js';
 
@@ -50,7 +50,7 @@ export async function buildCorednsImage(): Promise<'built' | 'cached'> {
   const bin = join(binDir, 'coredns');
   const st = statSync(bin);
   const stamp = `${st.size} ${st.mtimeMs}`;
-  const inputs = `${img.name}\n${stamp}`;
+  const inputs = `${img.name}\nnormalized\n${stamp}`;
   if (current(img.file, inputs)) return 'cached';
   writeOciImageTarball(
     {
@@ -79,7 +79,8 @@ export async function importedImages(socket: string): Promise<Set<string>> {
 }
 
 /** Imports an image tarball into the cluster's containerd unless an image of that name is there. */
-export async function importImage(socket: string, name: string, file: string): Promise<boolean> {
+export async function importImage(socket: string, image: string, file: string): Promise<boolean> {
+  const name = normalizeImageName(image);
   if ((await importedImages(socket)).has(name)) return false;
   await runOrThrow('ctr', ['--address', socket, '-n', 'k8s.io', 'images', 'import', file]);
   if (!(await importedImages(socket)).has(name)) {

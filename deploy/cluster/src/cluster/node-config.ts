@@ -148,6 +148,7 @@ export function kubeProxyConfig(layout: ClusterLayout, node: NodeIdentity) {
     bindAddress: '0.0.0.0',
     healthzBindAddress: `127.0.0.1:${clusterPorts.kubeProxyHealthz}`,
     metricsBindAddress: `127.0.0.1:${clusterPorts.kubeProxyMetrics}`,
+    nodePortAddresses: ['primary'],
     iptables: { masqueradeAll: true, syncPeriod: '10s', minSyncPeriod: '1s' },
     // Leave the host's conntrack sysctls alone: the VM may refuse them, and they are not ours to change.
     conntrack: { maxPerCore: 0, min: 0 },

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { waitFor } from '@siem/local-stack';
 import { clusterPorts } from '../paths.js';
@@ -27,7 +27,9 @@ import { recyclePersistentVolumes } from './storage.js';
 
 const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 
+/** Writes only a changed file: kube-proxy exits when its configuration file is written to. */
 function writeFile(file: string, text: string, mode = 0o644): void {
+  if (existsSync(file) && readFileSync(file, 'utf8') === text) return;
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, text, { mode });
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { referenceTag, writeOciImageTarball } from './index.js';
+import { normalizeImageName, referenceTag, writeOciImageTarball } from './index.js';
 
 const dirs: string[] = [];
 function scratch(): string {
@@ -80,6 +80,13 @@ describe('writeOciImageTarball', () => {
     const a = writeOciImageTarball(spec, join(dir, 'a.tar'));
     const b = writeOciImageTarball(spec, join(dir, 'b.tar'));
     expect(b.manifestDigest).toBe(a.manifestDigest);
+  });
+
+  it('names the image as the CRI looks it up', () => {
+    expect(normalizeImageName('siem-local/coredns:v1')).toBe('docker.io/siem-local/coredns:v1');
+    expect(normalizeImageName('busybox:1')).toBe('docker.io/library/busybox:1');
+    expect(normalizeImageName('registry.k8s.io/pause:3.10')).toBe('registry.k8s.io/pause:3.10');
+    expect(normalizeImageName('localhost:5000/a:1')).toBe('localhost:5000/a:1');
   });
 
   it('refuses a name without a tag', () => {

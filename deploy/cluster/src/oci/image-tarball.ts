@@ -27,6 +27,7 @@ export interface OciImageSpec {
 
 export interface OciImageTarball {
   file: string;
+  /** The fully qualified name containerd imports it under. */
   name: string;
   manifestDigest: string;
   configDigest: string;
@@ -83,9 +84,23 @@ export function referenceTag(name: string): string {
 }
 
 /**
+ * The fully qualified name containerd's CRI looks an image up by (`siem-local/x:1` →
+ * `docker.io/siem-local/x:1`, `x:1` → `docker.io/library/x:1`): a pod's `image:` is normalized this
+ * way, so an image imported under the short name would not be found.
+ */
+export function normalizeImageName(name: string): string {
+  const slash = name.indexOf('/');
+  const first = slash < 0 ? '' : name.slice(0, slash);
+  const hasDomain = first.includes('.') || first.includes(':') || first === 'localhost';
+  if (hasDomain) return name;
+  return slash < 0 ? `docker.io/library/${name}` : `docker.io/${name}`;
+}
+
+/**
  * Writes an OCI image layout as one uncompressed tar (`oci-layout`, `index.json`, `blobs/sha256/…`),
  * plus a Docker-style `manifest.json`, so `ctr -n k8s.io images import <file>` (containerd) imports it
- * under `spec.name` (the `io.containerd.image.name` annotation) and other tools find its tag too.
+ * under `spec.name`, fully qualified (the `io.containerd.image.name` annotation; see
+ * normalizeImageName), and other tools find its tag too.
  * The bytes depend only on the inputs (fixed mtimes and owners), so rebuilding gives the same digests.
  * Written to a temporary file beside `file`, then renamed: a reader never sees half an image.
  */
@@ -137,7 +152,10 @@ export function writeOciImageTarball(spec: OciImageSpec, file: string): OciImage
           mediaType: MEDIA.manifest,
           digest: manifest.digest,
           size: manifest.size,
-          annotations: { 'io.containerd.image.name': spec.name, 'org.opencontainers.image.ref.name': tag },
+          annotations: {
+            'io.containerd.image.name': normalizeImageName(spec.name),
+            'org.opencontainers.image.ref.name': tag,
+          },
           platform: { architecture, os: 'linux' },
         },
       ],

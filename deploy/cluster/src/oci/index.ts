@@ -1,4 +1,5 @@
 export {
+  normalizeImageName,
   type OciImageConfig,
   type OciImageSpec,
   type OciImageTarball,
