@@ -34,7 +34,23 @@ export function Chart(props: ChartProps) {
       legend: { live: false },
       cursor: { drag: { x: props.onSelect !== undefined, y: false, setScale: false } },
       scales: { x: { time: true } },
-      axes: [{}, { size: 60 }],
+      axes: [
+        {},
+        {
+          size: 60,
+          // fractions (a fill ratio) keep their digits; large counts are shortened (12k, 3.4M)
+          values: (_u, splits) =>
+            splits.map((v) =>
+              v === null || v === undefined
+                ? ''
+                : Math.abs(v) >= 1e6
+                  ? `${+(v / 1e6).toPrecision(3)}M`
+                  : Math.abs(v) >= 1e4
+                    ? `${+(v / 1e3).toPrecision(3)}k`
+                    : String(+v.toPrecision(3)),
+            ),
+        },
+      ],
       series: [
         {},
         ...props.labels.map((label, i) => ({

@@ -23,6 +23,12 @@ export function EventDetail({ event }: { event: NormalizedEvent }) {
   );
 }
 
+/** UTC to the millisecond, whatever form the time came in (the tail sends it as stored). */
+function timeText(t: string): string {
+  const d = new Date(t);
+  return Number.isNaN(d.getTime()) ? t : d.toISOString().replace('T', ' ').slice(0, 23);
+}
+
 export const severityLabel = (n: number) =>
   ['emerg', 'alert', 'crit', 'error', 'warn', 'notice', 'info', 'debug'][n] ?? String(n);
 
@@ -30,7 +36,7 @@ export const severityLabel = (n: number) =>
 export function EventCells({ e }: { e: NormalizedEvent }) {
   return (
     <>
-      <td class="time">{e.time.replace('T', ' ').slice(0, 23)}</td>
+      <td class="time">{timeText(e.time)}</td>
       <td class={`sev sev${e.severity}`}>{severityLabel(e.severity)}</td>
       <td>{e.hostName ?? e.hostIp ?? ''}</td>
       <td>{e.sourceType}</td>

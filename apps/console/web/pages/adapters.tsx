@@ -160,10 +160,21 @@ export function AdaptersPage({ me }: { me: Whoami | null }) {
   const noRead = missingScope(me, 'read');
   const noAdmin = missingScope(me, 'admin');
 
+  const [rates, setRates] = useState<Record<string, number | null>>({});
   const refresh = () =>
-    api<{ data: AdapterView[] }>('/api/v1/adapters')
-      .then((r) => setList(r.data))
-      .catch(setError);
+    Promise.all([
+      api<{ data: AdapterView[] }>('/api/v1/adapters').then((r) => setList(r.data)),
+      // events/s over the last minute per adapter id, from the same stats as the overview
+      api<{ adapters?: Record<string, { received_events?: { '1m'?: number | null } }> }>(
+        '/api/v1/stats',
+      ).then((s) =>
+        setRates(
+          Object.fromEntries(
+            Object.entries(s.adapters ?? {}).map(([id, a]) => [id, a.received_events?.['1m'] ?? null]),
+          ),
+        ),
+      ),
+    ]).catch(setError);
   useEffect(() => {
     if (noRead !== null) return;
     void refresh();
@@ -200,6 +211,7 @@ export function AdaptersPage({ me }: { me: Whoami | null }) {
             <th>State</th>
             <th>Listen</th>
             <th>Received</th>
+            <th>Events/s (1 min)</th>
             <th>Errors</th>
             <th />
           </tr>
@@ -216,6 +228,7 @@ export function AdaptersPage({ me }: { me: Whoami | null }) {
                 </td>
                 <td>{a.listen ?? ''}</td>
                 <td>{a.counters.received_events ?? 0}</td>
+                <td data-testid="rate">{rates[a.id] == null ? '–' : rates[a.id]!.toFixed(1)}</td>
                 <td>{a.counters.errors ?? 0}</td>
                 <td class="buttons">
                   <button
@@ -239,7 +252,7 @@ export function AdaptersPage({ me }: { me: Whoami | null }) {
               </tr>
               {editing === a.id && (
                 <tr>
-                  <td colSpan={7}>
+                  <td colSpan={8}>
                     <ConfigForm adapter={a} canAdmin={noAdmin === null} onApplied={() => void refresh()} />
                   </td>
                 </tr>

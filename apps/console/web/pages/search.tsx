@@ -132,7 +132,7 @@ export function SearchPage({ params, me }: { params: URLSearchParams; me: Whoami
           : `${rows.length} shown${total?.n == null ? '' : ` of ${total.exact ? '' : 'at least '}${total.n}`}`}
         {note === null ? '' : ` (${note})`}
       </p>
-      <table class="events" data-testid="results">
+      <table class="events fixed" data-testid="results">
         <thead>
           <EventHead />
         </thead>

@@ -81,7 +81,7 @@ export function TailPage({ params, me }: { params: URLSearchParams; me: Whoami |
           {state.dropped} dropped by the server (browser behind)
         </span>
       </div>
-      <table class="events tail-table" data-testid="tail-rows">
+      <table class="events fixed" data-testid="tail-rows">
         <thead>
           <EventHead />
         </thead>
