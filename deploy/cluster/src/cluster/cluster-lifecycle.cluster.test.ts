@@ -52,6 +52,8 @@ describe('the local cluster', () => {
       ]);
 
       during = await hostStateSnapshot();
+      // Not left in etcd for the next `up` to start again.
+      await kubectlOrThrow(['delete', 'pod', 'lifecycle-probe', '--wait=false']);
     } finally {
       const down = await clusterDown(log);
       expect(down.leftovers).toEqual([]);

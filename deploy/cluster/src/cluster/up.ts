@@ -1,7 +1,8 @@
+import { Resolver } from 'node:dns/promises';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { waitFor } from '@siem/local-stack';
-import { clusterPorts } from '../paths.js';
+import { clusterNetwork, clusterPorts } from '../paths.js';
 import { asList, corednsManifests, storageManifests } from './addons.js';
 import { builtBinariesMissing } from './build.js';
 import { type ComponentSpec, componentSpecs } from './components.js';
@@ -60,15 +61,31 @@ function writeConfigs(layout: ClusterLayout, node: NodeIdentity, cniBinDir: stri
   }
 }
 
-async function nodeCondition(name: string): Promise<string> {
+/** The node's Ready status, and when the kubelet last reported it (ms since the epoch; 0 if never). */
+async function nodeReady(name: string): Promise<{ status: string; heartbeat: number }> {
+  const ready = '.status.conditions[?(@.type=="Ready")]';
   const r = await kubectl([
     'get',
     'node',
     name,
     '-o',
-    'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+    `jsonpath={${ready}.status} {${ready}.lastHeartbeatTime}`,
   ]);
-  return r.code === 0 ? r.stdout.trim() : '';
+  if (r.code !== 0) return { status: '', heartbeat: 0 };
+  const [status = '', time = ''] = r.stdout.trim().split(' ');
+  return { status, heartbeat: Date.parse(time) || 0 };
+}
+
+/**
+ * Whether cluster DNS answers for the apiserver's Service, asked from the host through the DNS
+ * Service IP: CoreDNS, kube-proxy's rules and the pod network all work (a Deployment status kept in
+ * etcd from the last run could say Ready before any of them does).
+ */
+async function dnsAnswers(): Promise<boolean> {
+  const resolver = new Resolver({ timeout: 2_000, tries: 1 });
+  resolver.setServers([clusterNetwork.dnsServiceIp]);
+  const ips = await resolver.resolve4(`kubernetes.default.svc.${clusterNetwork.clusterDomain}`);
+  return ips.includes(clusterNetwork.apiserverServiceIp);
 }
 
 export interface UpResult {
@@ -143,13 +160,17 @@ export async function clusterUp(log: Log = stdoutLog): Promise<UpResult> {
     },
     (r) => r,
   );
-  await steps.run(
+  const kubeletStart = Date.now();
+  const kubelet = await steps.run(
     'start kubelet',
     () => startComponent(layout, spec('kubelet')),
     (r) => r,
   );
+  // A kubelet started now reports afresh; a Ready condition older than that was left in etcd by the
+  // last run. (Heartbeat times have whole seconds.)
+  const freshSince = kubelet === 'started' ? Math.floor(kubeletStart / 1000) * 1000 : 0;
   await steps.run('node registers', () =>
-    waitFor('node registration', async () => (await nodeCondition(node.name)) !== '', 60_000, 500),
+    waitFor('node registration', async () => (await nodeReady(node.name)).status !== '', 60_000, 500),
   );
   await steps.run(
     'start kube-proxy',
@@ -167,13 +188,22 @@ export async function clusterUp(log: Log = stdoutLog): Promise<UpResult> {
     (r) => r,
   );
   await steps.run('node Ready', () =>
-    waitFor('node Ready', async () => (await nodeCondition(node.name)) === 'True', 120_000, 500),
+    waitFor(
+      'node Ready',
+      async () => {
+        const r = await nodeReady(node.name);
+        return r.status === 'True' && r.heartbeat >= freshSince;
+      },
+      120_000,
+      500,
+    ),
   );
-  await steps.run('CoreDNS Ready', () =>
-    kubectlOrThrow(['-n', 'kube-system', 'rollout', 'status', 'deployment/coredns', '--timeout=180s'], {
+  await steps.run('CoreDNS Ready, DNS answers', async () => {
+    await kubectlOrThrow(['-n', 'kube-system', 'rollout', 'status', 'deployment/coredns', '--timeout=180s'], {
       timeoutMs: 200_000,
-    }),
-  );
+    });
+    await waitFor('cluster DNS', dnsAnswers, 120_000, 1_000);
+  });
   const totalMs = Date.now() - started;
   log(`cluster up in ${(totalMs / 1000).toFixed(1)} s`);
   return { node, timings: steps.timings, totalMs };
