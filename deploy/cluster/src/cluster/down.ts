@@ -4,7 +4,7 @@ import { clusterNetwork } from '../paths.js';
 import { componentSpecs } from './components.js';
 import { ourMounts, removeNetwork, removeOurChains, unmountAll } from './host-network.js';
 import { clusterProcesses, killPodProcesses } from './host-processes.js';
-import { readHostRecord, restoreSysctls } from './host-record.js';
+import { hostDirs, kubeletDevicePluginSocket, readHostRecord, restoreSysctls } from './host-record.js';
 import { type ClusterLayout, clusterLayout } from './layout.js';
 import { stopComponent } from './processes.js';
 import { type Log, Steps, type StepTiming, stdoutLog } from './steps.js';
@@ -34,16 +34,11 @@ function removeHostDirs(layout: ClusterLayout): string[] {
       }
     }
   }
-  for (const dir of [
-    '/var/lib/cni',
-    '/var/log/containers',
-    '/var/log/pods',
-    '/run/netns',
-    '/run/containerd',
-  ]) {
+  rmSync(kubeletDevicePluginSocket, { force: true });
+  for (const dir of hostDirs) {
     if (existed.has(dir) || !existsSync(dir)) continue;
-    if (dir === '/run/containerd' || dir === '/var/lib/cni') {
-      // Made by our containerd (shim sockets) or our CNI plugins: nothing else of the host lives there.
+    if (dir === '/run/containerd' || dir === '/var/lib/cni' || dir === '/var/lib/kubelet') {
+      // Made by our containerd (shim sockets), CNI plugins or kubelet: nothing else lives there.
       rmSync(dir, { recursive: true, force: true });
       removed.push(dir);
       continue;

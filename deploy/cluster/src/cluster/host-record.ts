@@ -12,7 +12,10 @@ export const hostDirs = [
   '/var/lib/cni',
   '/var/log/containers',
   '/var/log/pods',
+  // The kubelet's device-plugin socket folder is fixed, whatever its root folder.
+  '/var/lib/kubelet',
 ];
+export const kubeletDevicePluginSocket = '/var/lib/kubelet/device-plugins/kubelet.sock';
 export const hostSysctls = ['/proc/sys/net/ipv4/ip_forward', '/proc/sys/net/bridge/bridge-nf-call-iptables'];
 
 export interface HostRecord {

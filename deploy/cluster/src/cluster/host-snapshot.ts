@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { clusterNetwork } from '../paths.js';
 import { listOurChains, ourInterfaces, ourMounts, podNetns } from './host-network.js';
 import { clusterProcesses, podCgroupDirs } from './host-processes.js';
+import { kubeletDevicePluginSocket } from './host-record.js';
 import { clusterLayout } from './layout.js';
 
 /** What of the cluster is on the host: after `down` it must equal what was there before `up`. */
@@ -18,12 +19,12 @@ export interface HostStateSnapshot {
   iptablesChains: string[];
   /** The kubelet's pod cgroups. */
   cgroups: string[];
-  /** CNI state outside the state folder (our network's cached results and leases). */
-  cniState: string[];
+  /** Files outside the state folder: our CNI network's cached results and leases, the kubelet's socket. */
+  hostFiles: string[];
 }
 
-function cniState(): string[] {
-  const out: string[] = [];
+function hostFiles(): string[] {
+  const out: string[] = existsSync(kubeletDevicePluginSocket) ? [kubeletDevicePluginSocket] : [];
   for (const dir of ['/var/lib/cni/results', join('/var/lib/cni/networks', clusterNetwork.cniNetworkName)]) {
     if (!existsSync(dir)) continue;
     for (const f of readdirSync(dir)) {
@@ -45,6 +46,6 @@ export async function hostStateSnapshot(): Promise<HostStateSnapshot> {
     netns: podNetns(),
     iptablesChains: await listOurChains(),
     cgroups: podCgroupDirs().sort(),
-    cniState: cniState(),
+    hostFiles: hostFiles(),
   };
 }
