@@ -167,11 +167,32 @@ describe('the console in keyless loopback mode', () => {
     await eventually('stored to count them too', async () => (await numberIn(page, 'stat-stored')) >= 9);
     // one uPlot canvas per chart, and the received chart has one series per adapter that received
     expect(await page.locator('[data-testid="chart-received"] canvas').count()).toBe(1);
-    const legend = await page.locator('[data-testid="chart-received"] .u-legend').textContent();
-    expect(legend).toContain('syslog_tcp');
-    expect(legend).toContain('syslog_udp');
-    expect(legend).toContain('cloud_http');
+    // the chart is rebuilt (after the paint that shows the tiles) when a new adapter's series appears
+    await eventually('a series per adapter that received', async () => {
+      const legend = (await page.locator('[data-testid="chart-received"] .u-legend').textContent()) ?? '';
+      return ['syslog_tcp', 'syslog_udp', 'cloud_http'].every((a) => legend.includes(a));
+    });
     expect(await page.getByTestId('banner').textContent()).toMatch(/All good/);
+
+    // drops turn the banner red with their cause: syslog_udp limited to 1 event/s per source, 12 sent
+    const adapter = `http://127.0.0.1:${P.api}/api/v1/adapters/syslog_udp`;
+    const { options } = (await (await fetch(adapter)).json()) as { options: Record<string, unknown> };
+    const put = (rateLimit: Record<string, unknown>) =>
+      fetch(`${adapter}/config`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...options, rate_limit: rateLimit }),
+      });
+    expect((await put({ enabled: true, events_per_second: 1, burst: 1 })).status).toBe(200);
+    for (let i = 0; i < 12; i++) expect(logger('udp', P.udp, `flood ${i} ${marker}`).status).toBe(0);
+    await eventually('the red banner naming the drops', async () =>
+      ((await page.getByTestId('banner').textContent()) ?? '').includes('dropped by policy'),
+    );
+    expect(await page.locator('[data-testid="banner"].bad').count()).toBe(1);
+    expect(await page.locator('[data-testid="chart-drops"] .u-legend').textContent()).toMatch(
+      /dropped syslog_udp \w+/,
+    );
+    expect((await put({ enabled: false })).status).toBe(200);
     expect(errors).toEqual([]);
     await page.close();
   });

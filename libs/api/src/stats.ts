@@ -51,6 +51,8 @@ const SOURCE = { component_kind: 'source' };
  * - stages: received (every source) → buffered → Kafka delivered / consumed → normalized → stored, and
  *   what the pump did with each sink's batches (delivered, requeued, dropped);
  * - buffer: utilisation gauges per buffer;
+ * - kafka: consumer lag (records, summed over partitions); storage: the database circuit breaker (0
+ *   closed, 1 half-open, 2 open);
  * - errors (per second): events dropped on purpose (rate limits, drop policies) and lost (failures),
  *   each also per component and reason; errors, also per component and code; the same for the
  *   adapters, Kafka, storage and the dead letters by name; and the share of received events lost by
@@ -112,6 +114,9 @@ export const defaultStatSeries: readonly StatSeries[] = [
   { path: 'buffer.<buffer>.disk_segments', metric: 'siem_buffer_disk_segments', kind: 'gauge' },
   { path: 'buffer.<buffer>.spilling', metric: 'siem_buffer_spilling', kind: 'gauge' },
   { path: 'buffer.<buffer>.paused', metric: 'siem_buffer_paused', kind: 'gauge' },
+  // the state the console's overview turns red on (absent in roles without Kafka or a database)
+  { path: 'kafka.consumer_lag_records', metric: 'siem_kafka_consumer_lag_records', kind: 'gauge' },
+  { path: 'storage.breaker_state', metric: 'siem_storage_breaker_state', kind: 'gauge' },
   { path: 'errors.dropped', metric: V.discardedEvents, kind: 'counter', where: { intentional: 'true' } },
   { path: 'errors.lost', metric: V.discardedEvents, kind: 'counter', where: { intentional: 'false' } },
   {

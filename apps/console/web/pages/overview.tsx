@@ -87,6 +87,8 @@ interface Snapshot {
 
 function gaugesOf(tree: Tree): Map<string, number> {
   const out = new Map<string, number>();
+  const lag = num(sub(tree, 'kafka').consumer_lag_records);
+  if (lag !== null) out.set('kafka.consumer_lag_records', lag);
   for (const [b, v] of Object.entries(sub(tree, 'buffer'))) {
     for (const k of ['memory_fill_ratio', 'disk_bytes', 'spilling', 'paused'] as const) {
       const x = num((v as Tree)?.[k]);
@@ -102,6 +104,9 @@ function problems(health: Health | null, tree: Tree | null, history: History): s
   for (const [name, c] of Object.entries(health?.checks ?? {})) {
     if (!c.ok) out.push(`${name} is down${c.detail ? `: ${c.detail}` : ''}`);
   }
+  if (num(sub(tree, 'storage').breaker_state) === 2) out.push('database circuit open: writes are held back');
+  if (num(sub(tree, 'storage').breaker_state) === 1)
+    out.push('database circuit half-open: probing the database');
   for (const [b, v] of Object.entries(sub(tree, 'buffer'))) {
     if (num((v as Tree)?.spilling) === 1) out.push(`buffer ${b} is spilling to disk`);
     if (num((v as Tree)?.paused) === 1) out.push(`buffer ${b} is full: intake paused`);
@@ -166,6 +171,7 @@ export function OverviewPage({ me }: { me: Whoami | null }) {
     const m = /^buffer\.([^.]+)\.disk_bytes$/.exec(p);
     return m === null ? null : m[1]!;
   });
+  const lag = h.select((p) => (p === 'kafka.consumer_lag_records' ? 'records behind' : null));
   const issues = problems(health, snap?.tree ?? null, h);
   const stagesTotal = sub(snap?.totals, 'stages');
   const tile = (name: string, label: string) => (
@@ -202,6 +208,7 @@ export function OverviewPage({ me }: { me: Whoami | null }) {
         <Chart title="Dropped and lost events/s by reason" testId="chart-drops" {...drops} />
         <Chart title="Buffer memory fill (0–1)" testId="chart-fill" {...fill} />
         <Chart title="Buffer disk spill (bytes)" testId="chart-disk" {...disk} />
+        {lag.labels.length > 0 && <Chart title="Kafka consumer lag (records)" testId="chart-lag" {...lag} />}
       </div>
       <section class="checks">
         <h3>Dependencies</h3>
