@@ -35,7 +35,8 @@ function removeHostDirs(layout: ClusterLayout): string[] {
     }
   }
   rmSync(kubeletDevicePluginSocket, { force: true });
-  for (const dir of hostDirs) {
+  // Without a record (no `up` since the last complete `down`), no folder is known to be ours.
+  for (const dir of record ? hostDirs : []) {
     if (existed.has(dir) || !existsSync(dir)) continue;
     if (dir === '/run/containerd' || dir === '/var/lib/cni' || dir === '/var/lib/kubelet') {
       // Made by our containerd (shim sockets), CNI plugins or kubelet: nothing else lives there.
@@ -75,6 +76,15 @@ export async function clusterDown(
   const layout = clusterLayout();
   const steps = new Steps(log, 'SIEM_ERR_CLUSTER_STOP');
   const specs = componentSpecs(layout, anyNode);
+  // Host-wide leftovers (netns, bridge, chains) are ours only if an `up` ran since the last complete
+  // `down` (its record is there) or something of ours still runs or is mounted: never remove
+  // another cluster's on a host where ours is not up.
+  const under = (m: string) => m === layout.stateDir || m.startsWith(`${layout.stateDir}/`);
+  const ours =
+    readHostRecord(layout) !== null ||
+    clusterProcesses(layout).length > 0 ||
+    ourMounts(layout.stateDir).some(under);
+  const skipped = 'skipped: no up since the last down';
   const byName = (n: string) => specs.find((s) => s.name === n)!;
   for (const name of ['kube-proxy', 'kubelet']) {
     await steps.run(
@@ -114,11 +124,23 @@ export async function clusterDown(
   );
   await steps.run(
     'unmount',
-    () => unmountAll(layout.stateDir),
-    (n) => `${n} unmounted`,
+    async () => (ours ? `${await unmountAll(layout.stateDir)} unmounted` : skipped),
+    (r) => r,
   );
-  await steps.run('remove netns, veths, bridge', removeNetwork, (r) => `${r.netns} netns, ${r.links} links`);
-  await steps.run('remove KUBE-*/CNI-* iptables chains', removeOurChains, (n) => `${n} chains`);
+  await steps.run(
+    'remove netns, veths, bridge',
+    async () => {
+      if (!ours) return skipped;
+      const r = await removeNetwork();
+      return `${r.netns} netns, ${r.links} links`;
+    },
+    (r) => r,
+  );
+  await steps.run(
+    'remove KUBE-*/CNI-* iptables chains',
+    async () => (ours ? `${await removeOurChains()} chains` : skipped),
+    (r) => r,
+  );
   await steps.run(
     'remove CNI state, restore host settings',
     async () => removeHostDirs(layout),
