@@ -1,5 +1,8 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { goTargets, kubernetesGoMod, kubernetesLdflags, stagingVersion } from './go-build.js';
+import { buildDir } from '../paths.js';
+import { goTargets, kubernetesGoMod, kubernetesLdflags, otherBuilds, stagingVersion } from './go-build.js';
 
 const upstream = `// This is a generated file. Do not edit directly.
 
@@ -57,5 +60,19 @@ describe('kubernetesLdflags', () => {
       ['coredns', 1],
       ['kubernetes', 6],
     ]);
+  });
+});
+
+describe('otherBuilds', () => {
+  it('sees a process working in the build folder (a build another run started) and not itself', async () => {
+    mkdirSync(buildDir, { recursive: true });
+    expect(otherBuilds().some((p) => p.startsWith(`${process.pid} `))).toBe(false);
+    const child = spawn('sleep', ['30'], { cwd: buildDir, stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      expect(otherBuilds().some((p) => p.startsWith(`${child.pid} sleep 30`))).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
