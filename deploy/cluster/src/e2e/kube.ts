@@ -2,41 +2,17 @@
  * What the in-cluster test does to the cluster: helm and kubectl with the cluster's kubeconfig, Jobs
  * that run the gateway image's own `siem` command in a pod, and reads through the API Service.
  */
-import { helmBinary, runOrThrow } from '@siem/local-stack';
-import { binDir, kubeconfigPath } from '../paths.js';
+import { runOrThrow } from '@siem/local-stack';
+import { helmBinary, kubectlOrThrow } from '../cluster/index.js';
+import { kubeconfigPath } from '../paths.js';
 
-const KUBECTL = `${binDir}/kubectl`;
-
-export function kubectl(args: readonly string[], input?: string): Promise<string> {
-  return input === undefined
-    ? runOrThrow(KUBECTL, ['--kubeconfig', kubeconfigPath, ...args])
-    : runWithInput(KUBECTL, ['--kubeconfig', kubeconfigPath, ...args], input);
+/** kubectl against the cluster; throws with kubectl's message. Long waits give their own timeout. */
+export function kubectl(args: readonly string[], input?: string, timeoutMs = 330_000): Promise<string> {
+  return kubectlOrThrow(args, { ...(input === undefined ? {} : { input }), timeoutMs });
 }
 
 export function helm(args: readonly string[]): Promise<string> {
   return runOrThrow(helmBinary, ['--kubeconfig', kubeconfigPath, ...args]);
-}
-
-async function runWithInput(command: string, args: string[], input: string): Promise<string> {
-  const { spawn } = await import('node:child_process');
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    child.once('error', reject);
-    child.once('close', (code) =>
-      code === 0
-        ? resolve(out)
-        : reject(new Error(`${command} ${args.join(' ')} exited with ${code}:\n${(err || out).trim()}`)),
-    );
-    child.stdin.end(input);
-  });
 }
 
 export async function kubectlJson<T>(args: readonly string[]): Promise<T> {
