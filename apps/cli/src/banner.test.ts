@@ -17,6 +17,7 @@ describe('start-up banner', () => {
     expect(b).toMatchObject({
       api: 'http://127.0.0.1:8080',
       docs: 'http://127.0.0.1:8080/docs',
+      console: 'http://127.0.0.1:8080/console/',
       dataDir: '/srv/siem',
       database: 'embedded TimescaleDB (/srv/siem/timescaledb)',
     });
@@ -37,6 +38,7 @@ describe('start-up banner', () => {
     const text = renderBanner(b, { color: false });
     expect(text).toContain('udp://0.0.0.0:5514');
     expect(text).toContain('API; docs at http://127.0.0.1:8080/docs');
+    expect(text).toMatch(/http:\/\/127\.0\.0\.1:8080\/console\/\s+web console/);
     expect(text).toContain('database  embedded TimescaleDB (/srv/siem/timescaledb)');
     expect(text).not.toMatch(/\x1b\[/);
   });

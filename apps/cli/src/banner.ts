@@ -19,6 +19,8 @@ export interface Banner {
   /** Base URL of the API, null when disabled. */
   api: string | null;
   docs: string | null;
+  /** The web console the API serves (`<api>/console/`), null when the API is disabled. */
+  console: string | null;
   dataDir: string;
   /** `embedded TimescaleDB (<dir>)` or the database URL with its password masked; null: none (gateway). */
   database: string | null;
@@ -181,6 +183,7 @@ export function buildBanner(role: Role, config: RootConfig, view?: RoleView, now
     listeners,
     api,
     docs: api === null ? null : `${api}/docs`,
+    console: api === null ? null : `${api}/console/`,
     dataDir: dataDir(config),
     database,
     send,
@@ -204,6 +207,7 @@ export function renderBanner(b: Banner, o: RenderOptions): string {
   }
   if (b.listeners.length === 0) lines.push('  (no adapter enabled)');
   if (b.api !== null) lines.push(`  ${b.api.padEnd(width)}  API; docs at ${b.docs}`);
+  if (b.console !== null) lines.push(`  ${b.console.padEnd(width)}  web console`);
   lines.push('', bold('Data'), `  folder    ${b.dataDir}`);
   if (b.database !== null) lines.push(`  database  ${b.database}`);
   if (b.send.length > 0) {
@@ -233,6 +237,7 @@ export function showBanner(b: Banner, logger: Logger, pretty: boolean): void {
       listeners: b.listeners,
       api: b.api,
       docs: b.docs,
+      console: b.console,
       data_dir: b.dataDir,
       database: b.database,
       send: b.send,
