@@ -10,6 +10,8 @@ import {
   clusterUp,
   formatStatus,
 } from './cluster/index.js';
+import { buildImages, importImages } from './images/index.js';
+import { containerdSocket } from './paths.js';
 
 const usage = 'usage: npm run cluster -- build | up | down [--purge] | status | images';
 
@@ -36,6 +38,18 @@ async function main(argv: string[]): Promise<number> {
       const s = await clusterStatus();
       process.stdout.write(formatStatus(s));
       return s.ready ? 0 : 1;
+    }
+    case 'images': {
+      const built = await buildImages({ log: (line) => process.stdout.write(`${line}\n`) });
+      if ((await clusterStatus()).ready) {
+        await importImages(containerdSocket);
+        process.stdout.write(`imported into the cluster: ${built.gateway} ${built.kafka}\n`);
+      } else {
+        process.stdout.write(
+          'the cluster is not up: built only (`npm run cluster -- up`, then again to import)\n',
+        );
+      }
+      return 0;
     }
     default:
       process.stderr.write(`${usage}\n`);
