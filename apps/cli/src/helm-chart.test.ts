@@ -311,6 +311,8 @@ describe('Helm chart objects on Kubernetes 1.37', () => {
       for (const d of docs) {
         const spec = podSpec(d);
         if (spec === null) continue;
+        // Service link variables of a Service named siem-… would read as SIEM_* settings and be refused
+        expect((spec as { enableServiceLinks?: boolean }).enableServiceLinks, d.metadata.name).toBe(false);
         for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) {
           expect(c.resources?.requests?.cpu, `${d.metadata.name}/${c.name}`).toBeDefined();
           expect(c.resources?.requests?.memory, `${d.metadata.name}/${c.name}`).toBeDefined();
@@ -485,11 +487,19 @@ describe('siem-deps chart', () => {
     expect(kafka.image).toBe('siem-kafka:4.1.1');
     const env = Object.fromEntries(kafka.env!.map((e) => [e.name, e.value]));
     expect(env).toMatchObject({
-      KAFKA_PROCESS_ROLES: 'broker,controller',
+      KAFKA_LISTENERS: 'PLAINTEXT://:9092,CONTROLLER://:9093',
       KAFKA_ADVERTISED_LISTENERS: 'PLAINTEXT://siem-deps-kafka:9092',
-      KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
+      KAFKA_CFG_AUTO_CREATE_TOPICS_ENABLE: 'false',
     });
-    expect(env.CLUSTER_ID).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(env.KAFKA_CLUSTER_ID).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    // every variable is one the image's entrypoint reads (deploy/docker/kafka), or a KAFKA_CFG_ property
+    const entrypoint = readFileSync(
+      fileURLToPath(new URL('../../../deploy/docker/kafka/kafka-entrypoint.sh', import.meta.url)),
+      'utf8',
+    );
+    for (const name of Object.keys(env)) {
+      if (!name.startsWith('KAFKA_CFG_')) expect(entrypoint, name).toContain(`\${${name}`);
+    }
     expect(find(docs, 'Service', 'siem-deps-kafka').spec).toMatchObject({ type: 'ClusterIP' });
     expect(find(docs, 'Service', 'siem-deps-kafka-headless').spec).toMatchObject({ clusterIP: 'None' });
     const db = find(docs, 'StatefulSet', 'siem-deps-timescaledb');

@@ -81,7 +81,7 @@ while (Date.now() < deadline) {
       ? body.data.find((e) => String(e.message ?? '').includes(marker))
       : undefined;
     if (hit !== undefined) {
-      process.stdout.write(`ok: ${marker} stored as event ${hit.event_id} (host ${hit.host_name})\n`);
+      process.stdout.write(`ok: ${marker} stored as event ${hit.eventId} (host ${hit.hostName})\n`);
       process.exit(0);
     }
     last = res.ok ? 'not stored yet' : `HTTP ${res.status} ${JSON.stringify(body).slice(0, 200)}`;

@@ -94,7 +94,9 @@ describe('the chart on a real Kubernetes cluster', () => {
     );
     image = built.gateway;
     process.stdout.write(`[cluster e2e] image sizes: ${JSON.stringify(built.sizes)}\n`);
-    await timed('images imported into containerd', () => importImages(containerdSocket));
+    await timed('images imported into containerd', () =>
+      importImages(containerdSocket, [built.gateway, built.kafka]),
+    );
     await timed('namespace of an earlier run removed', () => freshNamespace());
     const [repo, tag] = image.split(':') as [string, string];
     await timed('helm install siem-deps --wait', () =>

@@ -56,6 +56,9 @@ export async function buildImages({ log }: BuildImagesOptions): Promise<BuiltIma
  * Imports the built images into the containerd at `containerdSocket` (namespace k8s.io), where they
  * are `docker.io/library/siem-gateway:<tag>` and `docker.io/library/siem-kafka:<version>`.
  */
-export async function importImages(containerdSocket: string): Promise<void> {
-  await importArchives(containerdSocket, [archivePath(await gatewayImageRef()), archivePath(kafkaImageRef)]);
+export async function importImages(containerdSocket: string, refs?: readonly string[]): Promise<void> {
+  // Given the refs buildImages returned, the ones it built are imported even if the working tree
+  // changed since (another tag by now); without them, the refs of the tree as it is.
+  const wanted = refs ?? [await gatewayImageRef(), kafkaImageRef];
+  await importArchives(containerdSocket, wanted.map(archivePath));
 }
