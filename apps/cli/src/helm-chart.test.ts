@@ -311,6 +311,10 @@ describe('Helm chart objects on Kubernetes 1.37', () => {
       for (const d of docs) {
         const spec = podSpec(d);
         if (spec === null) continue;
+        // hooks leave nothing behind once they succeeded (helm uninstall leaves only the PVCs)
+        const hook = (d as { metadata: { annotations?: Record<string, string> } }).metadata.annotations;
+        if (hook?.['helm.sh/hook'] !== undefined)
+          expect(hook['helm.sh/hook-delete-policy'], d.metadata.name).toContain('hook-succeeded');
         // Service link variables of a Service named siem-… would read as SIEM_* settings and be refused
         expect((spec as { enableServiceLinks?: boolean }).enableServiceLinks, d.metadata.name).toBe(false);
         for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) {
