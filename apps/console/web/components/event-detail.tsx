@@ -1,3 +1,4 @@
+import { Fragment } from 'preact';
 import type { NormalizedEvent } from '../api';
 
 /** The whole normalized event: its columns, its attrs and its raw payload as received. */
@@ -70,5 +71,44 @@ export function EventHead() {
         <th key={h}>{h}</th>
       ))}
     </tr>
+  );
+}
+
+/**
+ * Table rows of events, one per event, newest first as given; a click opens the whole event below
+ * its row (search and tail share it).
+ */
+export function EventRows({
+  rows,
+  open,
+  onToggle,
+  testId,
+}: {
+  rows: readonly NormalizedEvent[];
+  open: string | null;
+  onToggle: (eventId: string | null) => void;
+  testId: string;
+}) {
+  return (
+    <>
+      {rows.map((e) => (
+        <Fragment key={e.eventId}>
+          <tr
+            class={`row${open === e.eventId ? ' open' : ''}`}
+            data-testid={testId}
+            onClick={() => onToggle(open === e.eventId ? null : e.eventId)}
+          >
+            <EventCells e={e} />
+          </tr>
+          {open === e.eventId && (
+            <tr class="expanded">
+              <td colSpan={11}>
+                <EventDetail event={e} />
+              </td>
+            </tr>
+          )}
+        </Fragment>
+      ))}
+    </>
   );
 }

@@ -1,9 +1,8 @@
-import { Fragment } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type uPlot from 'uplot';
 import { api, type EventsPage, type Histogram, type NormalizedEvent, type Whoami } from '../api';
 import { Chart } from '../components/chart';
-import { EventCells, EventDetail, EventHead } from '../components/event-detail';
+import { EventHead, EventRows } from '../components/event-detail';
 import { FilterForm } from '../components/filter-form';
 import { ErrorNote, missingScope, ScopeNote } from '../components/notice';
 import { apiQuery, intervalFor, paramsFromValues, rangeOf, valuesFromParams } from '../filters';
@@ -137,24 +136,7 @@ export function SearchPage({ params, me }: { params: URLSearchParams; me: Whoami
           <EventHead />
         </thead>
         <tbody>
-          {rows.map((e) => (
-            <Fragment key={e.eventId}>
-              <tr
-                class={`row${open === e.eventId ? ' open' : ''}`}
-                data-testid="event-row"
-                onClick={() => setOpen(open === e.eventId ? null : e.eventId)}
-              >
-                <EventCells e={e} />
-              </tr>
-              {open === e.eventId && (
-                <tr class="expanded">
-                  <td colSpan={11}>
-                    <EventDetail event={e} />
-                  </td>
-                </tr>
-              )}
-            </Fragment>
-          ))}
+          <EventRows rows={rows} open={open} onToggle={setOpen} testId="event-row" />
         </tbody>
       </table>
       {next !== null && rows.length < MAX_ROWS && (

@@ -1,7 +1,6 @@
-import { Fragment } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { sessionKey, type Whoami } from '../api';
-import { EventCells, EventDetail, EventHead } from '../components/event-detail';
+import { EventHead, EventRows } from '../components/event-detail';
 import { FilterForm } from '../components/filter-form';
 import { missingScope, ScopeNote } from '../components/notice';
 import { apiQuery, paramsFromValues, valuesFromParams } from '../filters';
@@ -86,24 +85,7 @@ export function TailPage({ params, me }: { params: URLSearchParams; me: Whoami |
           <EventHead />
         </thead>
         <tbody>
-          {state.rows.map((e) => (
-            <Fragment key={e.eventId}>
-              <tr
-                class="row"
-                data-testid="tail-row"
-                onClick={() => setOpen(open === e.eventId ? null : e.eventId)}
-              >
-                <EventCells e={e} />
-              </tr>
-              {open === e.eventId && (
-                <tr class="expanded">
-                  <td colSpan={11}>
-                    <EventDetail event={e} />
-                  </td>
-                </tr>
-              )}
-            </Fragment>
-          ))}
+          <EventRows rows={state.rows} open={open} onToggle={setOpen} testId="tail-row" />
         </tbody>
       </table>
     </div>
