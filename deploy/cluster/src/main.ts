@@ -1,6 +1,6 @@
 /**
- * `npm run cluster -- build | up | down | status | images`: a one-node Kubernetes cluster built and run
- * by the project itself (see README, "Kubernetes").
+ * `npm run cluster -- build | up | down | status | images | strimzi-crds`: a one-node Kubernetes cluster
+ * built and run by the project itself (see README, "Kubernetes").
  */
 import {
   ClusterError,
@@ -12,8 +12,9 @@ import {
 } from './cluster/index.js';
 import { buildImages, importImages } from './images/index.js';
 import { containerdSocket } from './paths.js';
+import { strimziCrds } from './strimzi/index.js';
 
-const usage = 'usage: npm run cluster -- build | up | down [--purge] | status | images';
+const usage = 'usage: npm run cluster -- build | up | down [--purge] | status | images | strimzi-crds';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -49,6 +50,12 @@ async function main(argv: string[]): Promise<number> {
           'the cluster is not up: built only (`npm run cluster -- up`, then again to import)\n',
         );
       }
+      return 0;
+    }
+    case 'strimzi-crds': {
+      // the CRD files, one path per line: kubectl apply --server-side $(… | sed 's/^/-f /')
+      const crds = await strimziCrds((line) => process.stderr.write(`${line}\n`));
+      process.stdout.write(`${crds.files.join('\n')}\n`);
       return 0;
     }
     default:

@@ -48,6 +48,9 @@ export const DEBIAN_PACKAGES = {
     'socat',
     'buildah',
     'debootstrap',
+    // Strimzi's CRDs are generated from its published model by a single-file Java program (the JDK's
+    // compiler module runs it): deploy/cluster/strimzi
+    'openjdk-17-jdk-headless',
   ],
   // the peers the benchmarks compare against: rsyslog's Kafka output (omkafka)
   bench: ['rsyslog-kafka'],

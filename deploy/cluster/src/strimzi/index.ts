@@ -1,0 +1,1 @@
+export { STRIMZI_VERSION, type StrimziCrds, strimziCrds } from './crds.js';
