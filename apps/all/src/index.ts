@@ -36,6 +36,8 @@ export const startAll: RoleStarter = async (config, logger, lifecycle) => {
   let buffer: EventBuffer | undefined;
   const registry = createAdapterRegistry(config, () => buffer, logger);
   const api = await serveApi(config, logger, lifecycle, {
+    role: 'all',
+    tiers: () => storage.tierStatus(),
     readiness: [
       { name: 'database', check: () => storage.writer.healthcheck() },
       {

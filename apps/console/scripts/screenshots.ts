@@ -84,6 +84,7 @@ try {
 
   await page.goto(`${base}#/status`);
   await page.getByTestId('status-ready').getByText('ready').waitFor();
+  await page.getByTestId('tier-hot').waitFor();
   await page.screenshot({ path: join(out, 'status.png') });
   console.log(`screenshots written to ${out}`);
 } finally {

@@ -6,7 +6,7 @@
  * API keys (the login, a read-only key, the tail through a key).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -173,6 +173,10 @@ describe('the console in keyless loopback mode', () => {
       return ['syslog_tcp', 'syslog_udp', 'cloud_http'].every((a) => legend.includes(a));
     });
     expect(await page.getByTestId('banner').textContent()).toMatch(/All good/);
+    // each dependency with the time its readiness check took
+    await eventually('the database check latency', async () =>
+      /^\d+(\.\d)? ms$/.test((await page.getByTestId('latency-database').textContent()) ?? ''),
+    );
 
     // drops turn the banner red with their cause: syslog_udp limited to 1 event/s per source, 12 sent
     const adapter = `http://127.0.0.1:${P.api}/api/v1/adapters/syslog_udp`;
@@ -287,7 +291,7 @@ describe('the console in keyless loopback mode', () => {
     await page.close();
   });
 
-  it('adapters: stop refuses sends, start takes them again; a bad change is shown beside its field', async () => {
+  it('adapters: stop refuses sends, start takes them again; a bad change (form or YAML) is shown beside its field', async () => {
     const page = await chrome!.browser.newPage();
     await page.goto(`${url()}#/adapters`);
     const row = page.getByTestId('adapter-syslog_tcp');
@@ -324,10 +328,39 @@ describe('the console in keyless loopback mode', () => {
     };
     expect(view).toMatchObject({ state: 'running', listen: `tcp://127.0.0.1:${P.tcp}` });
     expect(logger('tcp', P.tcp, `after refused change ${marker}`).status).toBe(0);
+
+    // the same as YAML: the options as the configuration file writes them; a bad value is named, a
+    // good change is applied and the adapter restarts with it
+    await page.getByRole('tab', { name: 'YAML' }).click();
+    const yamlForm = page.getByTestId('yaml-syslog_tcp');
+    const editor = yamlForm.locator('textarea[name="yaml"]');
+    await editor.waitFor();
+    const text = await editor.inputValue();
+    expect(text).toContain(`port: ${P.tcp}`);
+    await editor.fill(text.replace(`port: ${P.tcp}`, 'port: 70000'));
+    await yamlForm.getByRole('button', { name: 'Validate and apply' }).click();
+    await yamlForm.getByTestId('problem-port').waitFor();
+    expect(await yamlForm.getByTestId('problem-port').textContent()).toMatch(/port: .*65535/);
+    await editor.fill(`${text.replace(`port: ${P.tcp}`, 'port: [1')}`);
+    await yamlForm.getByRole('button', { name: 'Validate and apply' }).click();
+    await eventually('the YAML syntax error', async () =>
+      /not valid YAML/.test((await yamlForm.getByRole('alert').last().textContent()) ?? ''),
+    );
+    const maxBytes = /max_message_bytes: (\d+)/.exec(text)?.[1];
+    expect(maxBytes).toBeDefined();
+    await editor.fill(text.replace(`max_message_bytes: ${maxBytes}`, 'max_message_bytes: 4096'));
+    await yamlForm.getByRole('button', { name: 'Validate and apply' }).click();
+    await yamlForm.locator('.ok').waitFor();
+    const changed = (await (await fetch(`http://127.0.0.1:${P.api}/api/v1/adapters/syslog_tcp`)).json()) as {
+      state: string;
+      options: { max_message_bytes: number; port: number };
+    };
+    expect(changed).toMatchObject({ state: 'running', options: { max_message_bytes: 4096, port: P.tcp } });
+    expect(logger('tcp', P.tcp, `after YAML change ${marker}`).status).toBe(0);
     await page.close();
   });
 
-  it('status: keyless session, readiness, adapter options', async () => {
+  it('status: keyless session, readiness with latency, version, role, configuration, storage tiers', async () => {
     const page = await chrome!.browser.newPage();
     await page.goto(`${url()}#/status`);
     await eventually(
@@ -335,7 +368,23 @@ describe('the console in keyless loopback mode', () => {
       async () => (await page.getByTestId('status-ready').textContent()) === 'ready',
     );
     expect(await page.getByTestId('status-key').textContent()).toContain('keyless');
-    expect(await page.getByTestId('status-options-syslog_tcp').textContent()).toContain(`"port": ${P.tcp}`);
+    await page.getByTestId('status-version').waitFor();
+    const version = (
+      JSON.parse(readFileSync(new URL('../../../libs/runtime/package.json', import.meta.url), 'utf8')) as {
+        version: string;
+      }
+    ).version;
+    expect(await page.getByTestId('status-version').textContent()).toBe(version);
+    expect(await page.getByTestId('status-role').textContent()).toBe('all');
+    const config = JSON.parse((await page.getByTestId('status-config').textContent()) ?? '{}') as {
+      adapters: Record<string, { port: number }>;
+    };
+    expect(config.adapters.syslog_tcp?.port).toBe(P.tcp);
+    // the embedded database's tiers, read on the status route: the events of the earlier tests are hot
+    await page.getByTestId('tier-hot').waitFor();
+    const hot = await page.getByTestId('tier-hot').locator('td').allTextContents();
+    expect(Number(hot[1])).toBeGreaterThan(0);
+    expect(await page.getByTestId('status-tiers').textContent()).toMatch(/timescaledb, schema \w+/);
     await page.close();
   });
 
@@ -429,6 +478,12 @@ describe('the console with API keys', () => {
     const shown = await page.getByTestId('status-key').textContent();
     expect(shown).toContain('ro');
     expect(shown).not.toContain(readToken);
+    // the configuration and tiers are the admin's: the page says so, and the API refuses by itself
+    expect(await page.getByTestId('scope-missing').textContent()).toContain('needs the admin scope');
+    const statusRefused = await fetch(`http://127.0.0.1:${K.api}/api/v1/status`, {
+      headers: { authorization: `Bearer ${readToken}` },
+    });
+    expect(statusRefused.status).toBe(403);
     // the API refuses the read key's adapter action by itself, whatever the console shows
     const refused = await fetch(`http://127.0.0.1:${K.api}/api/v1/adapters/syslog_tcp/stop`, {
       method: 'POST',

@@ -33,12 +33,19 @@ export function onAuthRequired(fn: (e: ApiError) => void): () => void {
   return () => authListeners.delete(fn);
 }
 
-export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+/** `body` is sent as JSON; `yaml` as a YAML text (content-type application/yaml). */
+export async function api<T>(
+  path: string,
+  init: { method?: string; body?: unknown; yaml?: string } = {},
+): Promise<T> {
   const headers: Record<string, string> = { 'x-siem-client': 'console', accept: 'application/json' };
   const key = sessionKey();
   if (key !== null) headers.authorization = `Bearer ${key}`;
   let body: string | undefined;
-  if (init.body !== undefined) {
+  if (init.yaml !== undefined) {
+    headers['content-type'] = 'application/yaml';
+    body = init.yaml;
+  } else if (init.body !== undefined) {
     headers['content-type'] = 'application/json';
     body = JSON.stringify(init.body);
   }
@@ -128,7 +135,40 @@ export interface AdapterView {
 
 export interface Health {
   status: string;
-  checks?: Record<string, { ok: boolean; detail?: string }>;
+  checks?: Record<string, { ok: boolean; detail?: string; latency_ms?: number }>;
+}
+
+/** GET /api/v1/status (admin): what the process is and how it is configured. */
+export interface ProcessStatus {
+  version: string;
+  role: string;
+  hostname: string;
+  pid: number;
+  node: string;
+  started_at: string;
+  uptime_seconds: number;
+  config: Record<string, unknown>;
+  tiers:
+    | { state: 'ok'; read_at: string; status: TierStatus }
+    | { state: 'error' | 'timeout'; read_at: string; detail: string }
+    | { state: 'none'; detail: string };
+}
+
+export interface TierStatus {
+  engine: string;
+  schema: string;
+  boundaries: { warm: string; cold: string; frozen: string };
+  tiers: {
+    tier: string;
+    chunks: number;
+    bytes: number;
+    rows: number | null;
+    oldest: string | null;
+    newest: string | null;
+    compressionRatio: number | null;
+  }[];
+  rollups: { name: string; rows: number; bytes: number; oldest: string | null; newest: string | null }[];
+  archiveDir: string | null;
 }
 
 /** GET /health/ready answers 503 with the same body when a dependency is down: read it either way. */

@@ -62,6 +62,7 @@ export async function startGateway(
   // adapters only start (and reach the intake) once the buffer is open.
   const registry = createAdapterRegistry(config, () => buffer, logger);
   const apiReady = serveApi(config, logger, lifecycle, {
+    role: 'gateway',
     adapters: registry,
     plugins: intakeRoutes,
     readiness: [

@@ -55,6 +55,8 @@ export async function startNormalizer(
   await producer.connect();
 
   const api = await serveApi(config, logger, lifecycle, {
+    role: 'normalizer',
+    tiers: () => storage.tierStatus(),
     readiness: [
       { name: 'database', check: () => storage.writer.healthcheck() },
       { name: 'kafka', check: () => producer.healthcheck() },

@@ -1,3 +1,4 @@
+import { parseYamlMapping } from '@siem/config';
 import { SiemError, type SourceStatus } from '@siem/core';
 import type { FastifyInstance } from 'fastify';
 import { adapterViewSchema, errorResponses, errorSchema } from './schemas.js';
@@ -119,21 +120,45 @@ export function registerAdapterRoutes(app: FastifyInstance, adapters: AdapterCon
     );
   }
 
-  app.put<{ Params: { name: string }; Body: Record<string, unknown> }>(
-    '/api/v1/adapters/:name/config',
-    {
-      config: { access: { scope: 'admin', ...operational } },
-      schema: {
-        tags,
-        summary:
-          "Replace an adapter's options. Validated against the adapter's schema (omitted keys take their defaults); " +
-          'a bad change answers 400 listing every problem and leaves the adapter as it was. A running adapter restarts with ' +
-          'the new options (and goes back to the old ones if they fail to start: 409).',
-        params: nameParams,
-        body: { type: 'object', additionalProperties: true },
-        response: { 200: adapterViewSchema, 404: errorSchema, 409: errorSchema, ...errorResponses },
+  // The options as YAML (the console's YAML editor; `curl --data-binary @opts.yaml`) in a scope of their
+  // own, so that no other route takes a YAML body. Parsed as the configuration file is, within the
+  // API's body limit.
+  void app.register(async (scope) => {
+    scope.addContentTypeParser(
+      ['application/yaml', 'application/x-yaml', 'text/yaml'],
+      { parseAs: 'string' },
+      (req, body, done) => {
+        try {
+          done(
+            null,
+            parseYamlMapping(
+              String(body),
+              `the options of adapter ${(req.params as { name?: string }).name ?? ''}`,
+            ),
+          );
+        } catch (err) {
+          (err as Error & { statusCode?: number }).statusCode = 400;
+          done(err as Error, undefined);
+        }
       },
-    },
-    async (req) => control(req.params.name).reconfigure(req.params.name, req.body),
-  );
+    );
+    scope.put<{ Params: { name: string }; Body: Record<string, unknown> }>(
+      '/api/v1/adapters/:name/config',
+      {
+        config: { access: { scope: 'admin', ...operational } },
+        schema: {
+          tags,
+          summary:
+            "Replace an adapter's options (JSON, or YAML with content-type application/yaml). Validated against the " +
+            "adapter's schema (omitted keys take their defaults); a bad change answers 400 listing every problem and " +
+            'leaves the adapter as it was. A running adapter restarts with the new options (and goes back to the old ' +
+            'ones if they fail to start: 409).',
+          params: nameParams,
+          body: { type: 'object', additionalProperties: true },
+          response: { 200: adapterViewSchema, 404: errorSchema, 409: errorSchema, ...errorResponses },
+        },
+      },
+      async (req) => control(req.params.name).reconfigure(req.params.name, req.body),
+    );
+  });
 }

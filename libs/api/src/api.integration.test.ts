@@ -545,6 +545,50 @@ describe('adapters', () => {
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ state: 'running', options: { max_message_bytes: 4096 } });
   });
+
+  it('takes the options as YAML too, and answers bad YAML with its line, leaving the adapter as it was', async () => {
+    const yaml = (text: string) =>
+      call<View & { code: string; message: string; details: Array<{ path: string; message: string }> }>(
+        base,
+        '/api/v1/adapters/syslog_udp/config',
+        {
+          method: 'PUT',
+          token: K.admin.token,
+          rawBody: text,
+          headers: { 'content-type': 'application/yaml' },
+        },
+      );
+    const good = await yaml(
+      '# as in the configuration file\nhost: 127.0.0.1\nport: 0\nkernel_stats_interval_ms: 0\ntenant: udp-tenant\nmax_message_bytes: 8192\n',
+    );
+    expect(good.status).toBe(200);
+    expect(good.body).toMatchObject({ state: 'running', options: { max_message_bytes: 8192 } });
+
+    const before = await call<View>(base, '/api/v1/adapters/syslog_udp', { token: K.reader.token });
+    const syntax = await yaml('host: 127.0.0.1\nport: [0\n');
+    expect(syntax.status).toBe(400);
+    expect(syntax.body.code).toBe('SIEM_ERR_CONFIG_INVALID');
+    expect(syntax.body.details[0]?.message).toMatch(/not valid YAML: .*line 3/);
+    const list = await yaml('- port: 0\n');
+    expect(list.status).toBe(400);
+    expect(list.body.details[0]?.message).toBe('must be a YAML mapping of option: value');
+    const invalid = await yaml('host: 127.0.0.1\nport: 70000\n');
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.details.map((d) => d.path)).toEqual(['/port']);
+    // an alias bomb is refused by the parser's alias limit, not expanded
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++)
+      bomb.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(', ')}]`,
+      );
+    const bombed = await yaml(`${bomb.join('\n')}\n`);
+    expect(bombed.status).toBe(400);
+    expect(bombed.body.details[0]?.message).toMatch(/not valid YAML: .*alias/i);
+    const after = await call<View>(base, '/api/v1/adapters/syslog_udp', { token: K.reader.token });
+    expect(after.body).toEqual({ ...before.body, counters: after.body.counters });
+  });
 });
 
 describe('live tail through the pipeline', () => {

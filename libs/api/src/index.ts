@@ -32,4 +32,5 @@ export * from './options.js';
 export { errorSchema } from './schemas.js';
 export * from './server.js';
 export { defaultStatSeries, type Rates, STAT_WINDOWS, type StatSeries, StatsSampler } from './stats.js';
+export { type ProcessInfo, type StatusSource, TIERS_CACHE_MS, TIERS_TIMEOUT_MS } from './status.js';
 export { TAIL_REVOKED_CLOSE_CODE, type TailClientStats, TailHub, type TailOptions } from './tail.js';

@@ -84,7 +84,11 @@ export const healthSchema = {
       type: 'object',
       additionalProperties: {
         type: 'object',
-        properties: { ok: { type: 'boolean' }, detail: { type: 'string' } },
+        properties: {
+          ok: { type: 'boolean' },
+          detail: { type: 'string' },
+          latency_ms: { type: 'number', description: 'How long the check took to answer, in milliseconds.' },
+        },
       },
     },
   },

@@ -61,7 +61,7 @@ describe('API server (no database)', () => {
     expect(ready.status).toBe(503);
     expect(ready.body).toEqual({
       status: 'not ready',
-      checks: { kafka: { ok: false, detail: 'no brokers' } },
+      checks: { kafka: { ok: false, detail: 'no brokers', latency_ms: expect.any(Number) } },
     });
     const metrics = await call(base, '/metrics');
     expect(metrics.status).toBe(200);

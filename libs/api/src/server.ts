@@ -28,6 +28,7 @@ import { toHttpError } from './http-errors.js';
 import type { ApiOptions } from './options.js';
 import { errorResponses, healthSchema } from './schemas.js';
 import { type StatSeries, StatsSampler } from './stats.js';
+import { registerStatusRoute, type StatusSource } from './status.js';
 import { TailHub } from './tail.js';
 
 export interface ReadinessCheck {
@@ -57,6 +58,8 @@ export interface ApiServerOptions {
   statSeries?: readonly StatSeries[];
   /** The web console's built files (default: the @siem/console package's dist/www); null: none. */
   consoleDir?: string | null;
+  /** What GET /api/v1/status shows (version, role, configuration, tiers); null/absent: 503. */
+  status?: StatusSource | null;
 }
 
 /** The API server of a role. Other libraries add routes to `app` before `listen` (see routeAccess). */
@@ -271,10 +274,13 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     async (_req, reply) => {
       const results = await Promise.all(
         opts.readiness.map(async (c) => {
+          const t = performance.now();
+          const latency = () => Math.round((performance.now() - t) * 10) / 10;
           try {
-            return [c.name, await c.check()] as const;
+            return [c.name, { ...(await c.check()), latency_ms: latency() }] as const;
           } catch (err) {
-            return [c.name, { ok: false, detail: err instanceof Error ? err.message : String(err) }] as const;
+            const detail = err instanceof Error ? err.message : String(err);
+            return [c.name, { ok: false, detail, latency_ms: latency() }] as const;
           }
         }),
       );
@@ -315,6 +321,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
 
   registerAdapterRoutes(app, opts.adapters ?? null);
   registerConsoleRoutes(app, opts.consoleDir === undefined ? locateConsole() : opts.consoleDir);
+  registerStatusRoute(app, opts.status ?? null);
   registerEventRoutes(app, { queries, tail, options, tailRevocation: (p) => keys.revocation(p, 'tail') });
 
   app.addHook('onReady', async () => stats.start());

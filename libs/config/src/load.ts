@@ -33,6 +33,28 @@ export function readConfigFile(file: string): unknown {
   }
 }
 
+/** Aliases a YAML text sent over the API may use: a few, never a "billion laughs" expansion. */
+const MAX_YAML_ALIASES = 50;
+
+/**
+ * A YAML text that must hold one mapping (an adapter's options sent as YAML): the mapping, or
+ * SIEM_ERR_CONFIG_INVALID with the problem and its line, as the configuration file would report it.
+ * An empty text is an empty mapping (every option takes its default).
+ */
+export function parseYamlMapping(text: string, what: string): Record<string, unknown> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { maxAliasCount: MAX_YAML_ALIASES, prettyErrors: true }) ?? {};
+  } catch (cause) {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    throw invalidConfig(what, [{ path: '', message: `not valid YAML: ${message.split('\n')[0]}` }]);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw invalidConfig(what, [{ path: '', message: 'must be a YAML mapping of option: value' }]);
+  }
+  return doc as Record<string, unknown>;
+}
+
 type JsonSchema = {
   type?: string | string[];
   properties?: Record<string, JsonSchema>;

@@ -1,4 +1,4 @@
-import { checkAgainst, deepFreeze, invalidConfig } from '@siem/config';
+import { checkAgainst, deepFreeze, invalidConfig, redactSecrets } from '@siem/config';
 import {
   type AdapterFactory,
   type LoggerLike,
@@ -32,18 +32,6 @@ function typeProblems(type: string, candidate: unknown): { path: string; message
   const given = (candidate as { type?: unknown }).type;
   delete (candidate as { type?: unknown }).type;
   return given === type ? [] : [{ path: '/type', message: `must be ${type}: an adapter keeps its type` }];
-}
-
-/** Option keys whose values never leave the process (the control API shows them as "***"). */
-const SECRET_KEY = /(password|passphrase|secret|token|key_pem)$/i;
-
-function redact(options: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(options).map(([k, v]) => [
-      k,
-      SECRET_KEY.test(k) && v !== undefined && v !== null ? '***' : v,
-    ]),
-  );
 }
 
 /**
@@ -95,7 +83,7 @@ export class AdapterRegistry {
       listen: null,
       counters: {},
     };
-    return { ...status, id: name, name, options: redact(e.options) };
+    return { ...status, id: name, name, options: redactSecrets(e.options) };
   }
 
   /** Starts every adapter whose options say `enabled: true`. */

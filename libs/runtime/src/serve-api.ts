@@ -1,3 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   type AdapterControl,
   type ApiDatabase,
@@ -7,6 +11,7 @@ import {
   type ReadinessCheck,
   routeAccess,
 } from '@siem/api';
+import { redactSecrets } from '@siem/config';
 import type { Logger } from '@siem/observability';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RootConfig } from './config-schema.js';
@@ -27,6 +32,29 @@ export interface ApiRouteHost {
   tenantOf(request: FastifyRequest): string | null;
 }
 
+/**
+ * The gateway's version: this package's (every workspace package carries the release's version),
+ * found by walking up from this file (src/ under tsx, dist/src/ once built).
+ */
+function ownVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === '@siem/runtime') return pkg.version ?? 'unknown';
+    } catch {
+      // no package.json here: one folder up
+    }
+    const up = dirname(dir);
+    if (up === dir) return 'unknown';
+    dir = up;
+  }
+}
+const VERSION = ownVersion();
+
 const routeHost: ApiRouteHost = {
   access: routeAccess,
   errorSchema,
@@ -35,6 +63,10 @@ const routeHost: ApiRouteHost = {
 
 /** What a role hands its API server. */
 export interface ApiDependencies {
+  /** The role's name (gateway, normalizer, all), shown by GET /api/v1/status. */
+  role: string;
+  /** The storage tier status (Storage.tierStatus on the query pool); null/absent where nothing is stored. */
+  tiers?: (() => Promise<unknown>) | null;
   /** Readiness checks of the role: kafka, database, buffer. */
   readiness: readonly ReadinessCheck[];
   /** The role's AdapterRegistry; null/absent in roles without adapters (normalizer). */
@@ -48,25 +80,35 @@ export interface ApiDependencies {
 /**
  * Starts the API server of a role (when enabled), logs where it listens and registers its shutdown.
  * The returned server's `publishStored` feeds the live tail (wire NormalizingSink's onStored to it).
- * (A bare array of readiness checks is still accepted, for roles not yet wired with the rest.)
  */
 export async function serveApi(
   config: RootConfig,
   logger: Logger,
   lifecycle: Lifecycle,
-  deps: ApiDependencies | readonly ReadinessCheck[],
+  deps: ApiDependencies,
 ): Promise<ApiServer | null> {
   if (!config.api.enabled) return null;
-  const d: ApiDependencies = Array.isArray(deps) ? { readiness: deps } : (deps as ApiDependencies);
   const api = await createApiServer({
     options: config.api,
     logger,
-    readiness: d.readiness,
-    adapters: d.adapters ?? null,
-    database: d.database ?? null,
+    readiness: deps.readiness,
+    adapters: deps.adapters ?? null,
+    database: deps.database ?? null,
+    status: {
+      process: {
+        version: VERSION,
+        role: deps.role,
+        hostname: hostname(),
+        pid: process.pid,
+        node: process.version,
+        started_at: new Date(Date.now() - process.uptime() * 1000).toISOString(),
+      },
+      config: redactSecrets(config) as unknown as Record<string, unknown>,
+      tiers: deps.tiers ?? null,
+    },
   });
   lifecycle.add('api', () => api.close());
-  for (const plugin of d.plugins ?? []) await plugin(api.app, routeHost);
+  for (const plugin of deps.plugins ?? []) await plugin(api.app, routeHost);
   const address = await api.listen();
   logger.info(
     { api: address, keys: config.api.keys.length > 0 || config.api.keys_file !== null },

@@ -66,7 +66,8 @@ export function createStorage(
     tiers,
     migrate: () => migrate(pool, { ...settings, logger }),
     runTiers: () => runTiers(pool, { ...settings, logger }),
-    tierStatus: () => tierStatus(pool, settings),
+    // read on the query pool: the status page must not take a connection from the writer
+    tierStatus: () => tierStatus(queryPool, settings),
     async start() {
       if (options.auto_migrate) await migrate(pool, { ...settings, logger });
       await writer.connect();

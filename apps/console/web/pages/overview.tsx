@@ -218,6 +218,9 @@ export function OverviewPage({ me }: { me: Whoami | null }) {
               <tr key={name}>
                 <td>{name}</td>
                 <td class={c.ok ? 'ok' : 'bad'}>{c.ok ? 'ready' : 'down'}</td>
+                <td data-testid={`latency-${name}`}>
+                  {c.latency_ms === undefined ? '' : `${c.latency_ms} ms`}
+                </td>
                 <td>{c.detail ?? ''}</td>
               </tr>
             ))}

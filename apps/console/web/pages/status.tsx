@@ -1,30 +1,95 @@
 import { useEffect, useState } from 'preact/hooks';
-import { type AdapterView, api, type Health, readiness, sessionKey, type Whoami } from '../api';
-import { ErrorNote } from '../components/notice';
-
-const SECRET = /(password|passphrase|secret|token|key_pem|hash)$/i;
-
-/** Secrets never shown: the API already redacts adapter secrets; this masks anything that slipped by. */
-function masked(options: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(options).map(([k, v]) => [k, SECRET.test(k) && v !== null && v !== undefined ? '***' : v]),
-  );
-}
+import {
+  api,
+  type Health,
+  type ProcessStatus,
+  readiness,
+  sessionKey,
+  type TierStatus,
+  type Whoami,
+} from '../api';
+import { ErrorNote, missingScope, ScopeNote } from '../components/notice';
 
 /** A key is shown by its first characters only, enough to tell two apart. */
 const maskKey = (k: string) => `${k.slice(0, 9)}…`;
 
+function bytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
+}
+
+function duration(s: number): string {
+  const d = Math.floor(s / 86_400);
+  const h = Math.floor((s % 86_400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return d > 0 ? `${d} d ${h} h` : h > 0 ? `${h} h ${m} min` : `${m} min ${s % 60} s`;
+}
+
+function Tiers({ tiers }: { tiers: ProcessStatus['tiers'] }) {
+  if (tiers.state !== 'ok') {
+    return (
+      <p data-testid="status-tiers" class={tiers.state === 'none' ? 'hint' : 'error'}>
+        {tiers.state === 'none' ? tiers.detail : `tier status ${tiers.state}: ${tiers.detail}`}
+      </p>
+    );
+  }
+  const t: TierStatus = tiers.status;
+  return (
+    <div data-testid="status-tiers">
+      <p class="hint">
+        {t.engine}, schema {t.schema}; warm after {t.boundaries.warm}, cold after {t.boundaries.cold}, frozen
+        after {t.boundaries.frozen}; read {new Date(tiers.read_at).toLocaleTimeString()}
+      </p>
+      <table>
+        <thead>
+          <tr>
+            <th>tier</th>
+            <th>chunks</th>
+            <th>size</th>
+            <th>rows</th>
+            <th>oldest</th>
+            <th>newest</th>
+            <th>compression</th>
+          </tr>
+        </thead>
+        <tbody>
+          {t.tiers.map((r) => (
+            <tr key={r.tier} data-testid={`tier-${r.tier}`}>
+              <td>{r.tier}</td>
+              <td>{r.chunks}</td>
+              <td>{bytes(r.bytes)}</td>
+              <td>{r.rows ?? '—'}</td>
+              <td>{r.oldest ?? '—'}</td>
+              <td>{r.newest ?? '—'}</td>
+              <td>{r.compressionRatio === null ? '—' : `${r.compressionRatio.toFixed(1)}×`}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {t.rollups.length > 0 && (
+        <p class="hint">
+          Rollups: {t.rollups.map((r) => `${r.name} (${r.rows} rows, ${bytes(r.bytes)})`).join(', ')}
+        </p>
+      )}
+    </div>
+  );
+}
+
 export function StatusPage({ me }: { me: Whoami | null }) {
   const [health, setHealth] = useState<Health | null>(null);
-  const [adapters, setAdapters] = useState<AdapterView[] | null>(null);
+  const [status, setStatus] = useState<ProcessStatus | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const noAdmin = missingScope(me, 'admin');
   useEffect(() => {
     void readiness().then(setHealth);
-    if (me?.scopes.includes('read'))
-      api<{ data: AdapterView[] }>('/api/v1/adapters')
-        .then((r) => setAdapters(r.data))
-        .catch(setError);
-  }, [me]);
+    if (me !== null && noAdmin === null) api<ProcessStatus>('/api/v1/status').then(setStatus).catch(setError);
+  }, [me, noAdmin]);
   const key = sessionKey();
   return (
     <div class="status" data-testid="status">
@@ -51,23 +116,49 @@ export function StatusPage({ me }: { me: Whoami | null }) {
         <ul>
           {Object.entries(health?.checks ?? {}).map(([n, c]) => (
             <li key={n}>
-              {n}: {c.ok ? 'ready' : 'down'} {c.detail ?? ''}
+              {n}: {c.ok ? 'ready' : 'down'}
+              {c.latency_ms === undefined ? '' : ` in ${c.latency_ms} ms`}
+              {c.detail ? ` (${c.detail})` : ''}
             </li>
           ))}
         </ul>
       </section>
-      <section>
-        <h3>Adapters configuration (secrets masked)</h3>
+      <ScopeNote text={noAdmin}>
         <ErrorNote error={error} />
-        {(adapters ?? []).map((a) => (
-          <details key={a.id}>
-            <summary>
-              {a.id} ({a.type}, {a.state})
-            </summary>
-            <pre data-testid={`status-options-${a.id}`}>{JSON.stringify(masked(a.options), null, 2)}</pre>
-          </details>
-        ))}
-      </section>
+        {status !== null && (
+          <>
+            <section>
+              <h3>Process</h3>
+              <dl data-testid="status-process">
+                <dt>Version</dt>
+                <dd data-testid="status-version">{status.version}</dd>
+                <dt>Role</dt>
+                <dd data-testid="status-role">{status.role}</dd>
+                <dt>Host</dt>
+                <dd>
+                  {status.hostname}, pid {status.pid}, Node.js {status.node}
+                </dd>
+                <dt>Up</dt>
+                <dd>
+                  {duration(status.uptime_seconds)} (since {status.started_at})
+                </dd>
+              </dl>
+            </section>
+            <section>
+              <h3>Storage tiers</h3>
+              <Tiers tiers={status.tiers} />
+            </section>
+            <section>
+              <details>
+                <summary>
+                  <h3>Configuration (secrets masked)</h3>
+                </summary>
+                <pre data-testid="status-config">{JSON.stringify(status.config, null, 2)}</pre>
+              </details>
+            </section>
+          </>
+        )}
+      </ScopeNote>
       <section>
         <h3>API</h3>
         <p>
@@ -75,10 +166,6 @@ export function StatusPage({ me }: { me: Whoami | null }) {
             API documentation (OpenAPI)
           </a>{' '}
           · <a href="/metrics">Prometheus metrics</a>
-        </p>
-        <p class="hint">
-          Version, role, the full configuration and the storage tier status are not served by the API yet (see
-          `siem tiers status` and `siem validate` on the command line).
         </p>
       </section>
     </div>

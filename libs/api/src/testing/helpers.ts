@@ -45,7 +45,7 @@ export async function call<T = Record<string, unknown>>(
   if (o.token !== undefined) headers.authorization = `Bearer ${o.token}`;
   let body: string | undefined;
   if (o.rawBody !== undefined || o.body !== undefined) {
-    headers['content-type'] = 'application/json';
+    headers['content-type'] ??= 'application/json';
     body = o.rawBody ?? JSON.stringify(o.body);
   }
   const res = await fetch(`${base}${path}`, { method: o.method ?? 'GET', headers, body });
