@@ -16,11 +16,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { type ApiOptions, type ApiServer, apiOptionsSchema, createApiServer } from '@siem/api';
-import { checkAgainst } from '@siem/config';
+import type { ApiServer } from '@siem/api';
 import type { NormalizedEvent } from '@siem/core';
-import { type BenchRow, silentLogger, writeBenchReport } from '@siem/observability';
-import { chromium, type Page } from 'playwright-core';
+import { type BenchRow, writeBenchReport } from '@siem/observability';
+import type { Page } from 'playwright-core';
+import { launchChromium } from '../src/test-support.js';
+import { startBenchApi } from './server.js';
 
 const SECONDS = Number(process.env.SIEM_BENCH_SECONDS ?? 10);
 const RATE = Number(process.env.SIEM_BENCH_RATE ?? 20_000);
@@ -116,31 +117,13 @@ async function probe(page: Page): Promise<Record<string, number>> {
   return (await page.evaluate('window.__bench')) as Record<string, number>;
 }
 
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-];
-
-/** A keyless API server on a free loopback port serving the built console (and the naive page). */
-async function startServer(): Promise<{ server: ApiServer; base: string }> {
-  const options: Record<string, unknown> = { port: 0, rate_limit: { enabled: false } };
-  const problems = checkAgainst(apiOptionsSchema, options);
-  if (problems.length > 0) throw new Error(JSON.stringify(problems));
-  const server = await createApiServer({
-    options: options as ApiOptions,
-    logger: silentLogger,
-    readiness: [],
-  });
-  server.app.get('/naive', { config: { access: { scope: 'public' } } }, async (_req, reply) =>
-    reply.type('text/html').send(NAIVE),
+/** The bench API server, serving the naive page beside the console. */
+function startServer(): Promise<{ server: ApiServer; base: string }> {
+  return startBenchApi(null, (app) =>
+    app.get('/naive', { config: { access: { scope: 'public' } } }, async (_req, reply) =>
+      reply.type('text/html').send(NAIVE),
+    ),
   );
-  return { server, base: await server.listen() };
 }
 
 const num = async (page: Page, id: string) =>
@@ -149,11 +132,8 @@ const num = async (page: Page, id: string) =>
 /** One run: a fresh server and browser, the page opened, the stream offered, the page's figures. */
 async function run(naive: boolean): Promise<BenchRow> {
   const { server, base } = await startServer();
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-  });
+  const chrome = await launchChromium();
+  const browser = chrome.browser;
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.addInitScript(PROBE);

@@ -15,8 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { checkAgainst } from '@siem/config';
 import { stackUrls } from '@siem/local-stack';
 import { type BenchRow, silentLogger, writeBenchReport } from '@siem/observability';
-import { createPool, migrate } from '@siem/storage';
-import pg from 'pg';
+import { createPool, SYNTHETIC_EVENTS, syntheticEventsDatabase } from '@siem/storage';
 import { generateApiKey, hashApiKey } from '../src/auth.js';
 import { EventQueries } from '../src/events-sql.js';
 import { type FilterParams, filterParamsSchema, parseFilter } from '../src/filters.js';
@@ -26,74 +25,16 @@ import { createApiServer } from '../src/server.js';
 const ROWS = Number(process.env.SIEM_BENCH_ROWS ?? 10_000_000);
 const KEEP = process.env.SIEM_BENCH_KEEP_DB ?? null;
 const DB = KEEP ?? `siem_apibench_${randomBytes(4).toString('hex')}`;
-const DAYS = 30;
-const TENANTS = 10;
-const HOSTS_PER_TENANT = 20;
-const USERS = 5000;
-const END = Date.UTC(2025, 5, 1); // data covers the 30 days before this instant
+const {
+  days: DAYS,
+  tenants: TENANTS,
+  hostsPerTenant: HOSTS_PER_TENANT,
+  users: USERS,
+  end: END,
+} = SYNTHETIC_EVENTS;
 const START = END - DAYS * 86_400_000;
 
 const log = (msg: string) => process.stderr.write(`[query.bench] ${msg}\n`);
-
-async function load(url: string): Promise<number> {
-  await migrate(url, { schema: 'siem', engine: 'postgres', chunkInterval: '1 day' });
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    const days = Array.from({ length: DAYS + 1 }, (_, d) => new Date(START + d * 86_400_000));
-    await c.query(`select siem.ensure_partitions($1::timestamptz[], '1 day')`, [days]);
-    await c.query('set synchronous_commit = off');
-    const started = Date.now();
-    const step = 1_000_000;
-    for (let lo = 1; lo <= ROWS; lo += step) {
-      const hi = Math.min(ROWS, lo + step - 1);
-      // Row i: time spread evenly over the 30 days; tenant i % 10 with 20 hosts each; one of 12 event
-      // kinds (source type, category, action, outcome, severity, code move together, as they do in real
-      // logs, so the rollups hold a few rows per host and hour, not one per event); 5000 users; sources
-      // spread over 10.0.0.0/8; 1 % critical.
-      await c.query(
-        `insert into siem.events
-         select t, t + interval '150 milliseconds', 'tenant-' || (i % ${TENANTS}),
-                (lpad(to_hex((extract(epoch from t) * 1000)::bigint), 12, '0') || '7000' || '8000'
-                  || lpad(to_hex(i), 12, '0'))::uuid,
-                (array['syslog','syslog','syslog','syslog','windows','windows','windows','windows','cloudtrail','cloudtrail','cloudtrail','syslog'])[1 + k],
-                'host-' || ((i % ${TENANTS}) * ${HOSTS_PER_TENANT} + (i / ${TENANTS}) % ${HOSTS_PER_TENANT}),
-                ('192.168.' || (i % ${TENANTS}) || '.' || ((i / ${TENANTS}) % ${HOSTS_PER_TENANT}))::inet,
-                (array['sshd','sshd','sudo','cron','winlogon','winlogon','lsass','services','iam','ec2','s3','kernel'])[1 + k],
-                case when i % 97 = 0 then 2 else (array[6,4,5,6,6,4,5,6,5,6,6,3])[1 + k] end,
-                (array['authentication','authentication','process','process','authentication','authentication','account_management','configuration','account_management','network','file','other'])[1 + k],
-                (array['login','login','exec','exec','login','login','modify','modify','modify','connect','read',null])[1 + k],
-                (array['success','failure','success','success','success','failure','success','success','success','success','unknown','unknown'])[1 + k],
-                'user' || ((i * 31) % ${USERS}),
-                ('10.' || ((i >> 16) % 256) || '.' || ((i >> 8) % 256) || '.' || (i % 256))::inet,
-                1024 + i % 60000,
-                ('172.16.' || (i % 16) || '.1')::inet, 22,
-                'sshd', 1000 + i % 5000,
-                (array['E4624','E4625',null,null,'4624','4625','4738','7045','CreateUser','RunInstances','GetObject',null])[1 + k],
-                'sshd[' || (1000 + i % 5000) || ']: ' || (case when i % 2 = 0 then 'Failed' else 'Accepted' end)
-                  || ' password for user' || ((i * 31) % ${USERS}) || ' from 10.' || ((i >> 16) % 256) || '.'
-                  || ((i >> 8) % 256) || '.' || (i % 256) || ' port ' || (1024 + i % 60000) || ' ssh2 session=' || i,
-                jsonb_build_object('seq', i, 'facility', 'auth'),
-                '<38>1 ' || t || ' host-' || (i % ${TENANTS}) || ' sshd - - - event ' || i,
-                null
-         from generate_series($1::bigint, $2::bigint) i,
-              lateral (select timestamptz '${new Date(START).toISOString()}'
-                         + (i - 1) * (interval '${DAYS} days' / ${ROWS}), ((i / 200) % 12)::int) as x(t, k)`,
-        [lo, hi],
-      );
-      log(`loaded ${hi.toLocaleString('en-US')} rows (${Math.round((Date.now() - started) / 1000)} s)`);
-    }
-    log('analyze');
-    await c.query('analyze siem.events');
-    log('rollups');
-    await c.query('select siem.refresh_rollups($1, $2)', [new Date(START), new Date(END)]);
-    await c.query('update siem.rollup_state set refreshed_to = $1', [new Date(END)]);
-    await c.query('analyze siem.events_hourly; analyze siem.events_daily');
-    return Date.now() - started;
-  } finally {
-    await c.end();
-  }
-}
 
 /** Query string → filter parameters as the route's schema delivers them (repeatable ones as arrays). */
 function paramsOf(query: string): FilterParams {
@@ -216,25 +157,15 @@ const cases: Case[] = [
 ];
 
 async function main(): Promise<void> {
-  const admin = new pg.Client({ connectionString: stackUrls.postgres });
-  await admin.connect();
-  const url = stackUrls.postgres.replace(/\/siem$/, `/${DB}`);
-  let loadMs: number | null = null;
+  const db = await syntheticEventsDatabase(stackUrls.postgres, {
+    ...SYNTHETIC_EVENTS,
+    rows: ROWS,
+    name: DB,
+    keep: KEEP !== null,
+    log,
+  });
+  const { url, loadMs } = db;
   try {
-    const exists = await admin.query('select 1 from pg_database where datname = $1', [DB]);
-    if (exists.rowCount === 0) {
-      await admin.query(`create database ${DB}`);
-      log(`loading ${ROWS.toLocaleString('en-US')} rows into ${DB}`);
-      loadMs = await load(url);
-      await admin.query(`comment on database ${DB} is 'loaded in ${Math.round(loadMs / 1000)} s'`);
-    } else {
-      const c = await admin.query<{ d: string | null }>(
-        'select shobj_description(oid, $2) as d from pg_database where datname = $1',
-        [DB, 'pg_database'],
-      );
-      const m = /loaded in (\d+) s/.exec(c.rows[0]?.d ?? '');
-      if (m !== null) loadMs = Number(m[1]) * 1000;
-    }
     const pool = createPool({ url, size: 4 });
     const count = await pool.query<{ n: string }>('select count(*) as n from siem.events');
     const rows = Number(count.rows[0]!.n);
@@ -437,11 +368,7 @@ async function main(): Promise<void> {
       ],
     });
   } finally {
-    if (KEEP === null) {
-      await admin.query(`drop database if exists ${DB} with (force)`);
-      log(`dropped ${DB}`);
-    }
-    await admin.end();
+    await db.drop();
   }
 }
 

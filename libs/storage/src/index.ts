@@ -21,5 +21,6 @@ export { resolveSettings, type StorageSettings, storageSettings } from './settin
 export type { Engine } from './sql-files.js';
 export { defaultMigrationsDir } from './sql-files.js';
 export { createStorage, type Storage } from './storage.js';
+export * from './synthetic-events.js';
 export * from './tiers.js';
 export { createEventWriter, EventWriter, type EventWriterOptions, type WriteMethod } from './writer.js';
