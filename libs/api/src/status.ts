@@ -63,38 +63,55 @@ const statusSchema = {
 /**
  * GET /api/v1/status: version, role, the configuration with secrets masked, and the storage tiers.
  * Admin scope and no tenant-bound key: the configuration describes the whole deployment. The tier
- * status lists every chunk, so it is read once per TIERS_CACHE_MS whatever the number of callers,
- * and an answer slower than TIERS_TIMEOUT_MS is reported as such instead of holding the request.
+ * status lists every chunk, so it is read by one query at a time and kept for TIERS_CACHE_MS whatever
+ * the number of callers, and an answer slower than TIERS_TIMEOUT_MS is reported as such instead of
+ * holding the request (the read goes on, alone).
  */
 export function registerStatusRoute(app: FastifyInstance, source: StatusSource | null): void {
-  let cached: { at: number; answer: Promise<TiersAnswer> } | null = null;
+  // One read at a time: a slow one is never joined by another (each would hold a query connection);
+  // its answer is kept for cacheMs once it has come.
+  let inflight: Promise<TiersAnswer> | null = null;
+  let last: { at: number; answer: TiersAnswer } | null = null;
   const timeoutMs = source?.tiersTimeoutMs ?? TIERS_TIMEOUT_MS;
   const cacheMs = source?.tiersCacheMs ?? TIERS_CACHE_MS;
   const readTiers = (): Promise<TiersAnswer> => {
     const tiers = source?.tiers ?? null;
     if (tiers === null) return Promise.resolve({ state: 'none', detail: 'this role stores no events' });
-    if (cached !== null && Date.now() - cached.at < cacheMs) return cached.answer;
-    const read_at = new Date().toISOString();
+    if (last !== null && Date.now() - last.at < cacheMs) return Promise.resolve(last.answer);
+    if (inflight === null) {
+      const read_at = new Date().toISOString();
+      inflight = tiers()
+        .then(
+          (status): TiersAnswer => ({ state: 'ok', read_at, status }),
+          (err: unknown): TiersAnswer => ({
+            state: 'error',
+            read_at,
+            detail: err instanceof Error ? err.message : String(err),
+          }),
+        )
+        .then((answer) => {
+          last = { at: Date.now(), answer };
+          inflight = null;
+          return answer;
+        });
+    }
+    const pending = inflight;
     let timer: NodeJS.Timeout | undefined;
-    const answer = Promise.race<TiersAnswer>([
-      tiers().then(
-        (status) => ({ state: 'ok', read_at, status }),
-        (err: unknown) => ({
-          state: 'error',
-          read_at,
-          detail: err instanceof Error ? err.message : String(err),
-        }),
-      ),
+    return Promise.race<TiersAnswer>([
+      pending,
       new Promise<TiersAnswer>((resolve) => {
         timer = setTimeout(
-          () => resolve({ state: 'timeout', read_at, detail: `no answer within ${timeoutMs / 1000} s` }),
+          () =>
+            resolve({
+              state: 'timeout',
+              read_at: new Date().toISOString(),
+              detail: `no answer within ${timeoutMs / 1000} s (the read goes on; the next request may have it)`,
+            }),
           timeoutMs,
         );
         timer.unref();
       }),
     ]).finally(() => clearTimeout(timer));
-    cached = { at: Date.now(), answer };
-    return answer;
   };
 
   app.get(

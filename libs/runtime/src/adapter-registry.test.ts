@@ -111,6 +111,13 @@ describe('AdapterRegistry', () => {
     await expect(r.reconfigure('a', { type: 'other', port: 20 })).rejects.toMatchObject({
       code: 'SIEM_ERR_CONFIG_INVALID',
     });
+    // options read back (the password shown as ***) and sent again unchanged: refused, the secret kept
+    const shown = r.get('a').options;
+    const placeholder = await r.reconfigure('a', { ...shown, password: '***' }).catch((e: unknown) => e);
+    expect(placeholder).toMatchObject({ code: 'SIEM_ERR_CONFIG_INVALID' });
+    expect((placeholder as { details: { path: string }[] }).details.map((d) => d.path)).toEqual([
+      '/password',
+    ]);
     expect(r.get('a')).toMatchObject({ state: 'running', listen: 'tcp://x:11' });
     expect(created.at(-1)).toBe(before);
     // A type that repeats the adapter's own is accepted (options copied from the id form of the file).

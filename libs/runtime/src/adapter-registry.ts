@@ -1,4 +1,4 @@
-import { checkAgainst, deepFreeze, invalidConfig, redactSecrets } from '@siem/config';
+import { checkAgainst, deepFreeze, invalidConfig, redactedPlaceholders, redactSecrets } from '@siem/config';
 import {
   type AdapterFactory,
   type LoggerLike,
@@ -117,6 +117,8 @@ export class AdapterRegistry {
       const candidate = structuredClone(options ?? {});
       const problems = typeProblems(e.factory.type, candidate);
       problems.push(...checkAgainst(e.factory.schema as TSchema, candidate));
+      // options read back (secrets shown as ***) and sent again must not overwrite the real secret
+      problems.push(...redactedPlaceholders(candidate));
       if (problems.length > 0) throw invalidConfig(`options of adapter ${name}`, problems);
       const next = deepFreeze(candidate as Record<string, unknown>);
       const wasRunning = e.source !== null;

@@ -103,8 +103,9 @@ export async function loadSyntheticEvents(url: string, o: SyntheticEventsOptions
 
 /**
  * A database of its own on the server of `adminUrl` (a URL ending in `/<database>`), loaded with
- * synthetic events, or the one named `keep` when it exists already (loaded by an earlier run; its
- * load time is kept in the database's comment). `drop()` removes it unless it is kept.
+ * synthetic events, or the one of that name an earlier run loaded completely (its comment holds the
+ * load time, written last; a half-loaded one is loaded again). A failed load drops what it made;
+ * `drop()` removes the database unless it is kept.
  */
 export async function syntheticEventsDatabase(
   adminUrl: string,
@@ -115,19 +116,26 @@ export async function syntheticEventsDatabase(
   const url = adminUrl.replace(/\/[^/]*$/, `/${o.name}`);
   try {
     let loadMs: number | null = null;
-    const exists = await admin.query('select 1 from pg_database where datname = $1', [o.name]);
-    if (exists.rowCount === 0) {
+    const loaded = await admin.query<{ d: string | null }>(
+      'select shobj_description(oid, $2) as d from pg_database where datname = $1',
+      [o.name, 'pg_database'],
+    );
+    const m = /loaded in (\d+) s/.exec(loaded.rows[0]?.d ?? '');
+    if (m !== null) {
+      loadMs = Number(m[1]) * 1000;
+    } else {
+      // absent, or left half-loaded by a run that failed: (re)load it
+      await admin.query(`drop database if exists ${o.name} with (force)`);
       await admin.query(`create database ${o.name}`);
       o.log?.(`loading ${o.rows.toLocaleString('en-US')} rows into ${o.name}`);
-      loadMs = await loadSyntheticEvents(url, o);
+      try {
+        loadMs = await loadSyntheticEvents(url, o);
+      } catch (err) {
+        await admin.query(`drop database if exists ${o.name} with (force)`);
+        throw err;
+      }
+      // the mark of a complete load: only a database holding it is re-used
       await admin.query(`comment on database ${o.name} is 'loaded in ${Math.round(loadMs / 1000)} s'`);
-    } else {
-      const c = await admin.query<{ d: string | null }>(
-        'select shobj_description(oid, $2) as d from pg_database where datname = $1',
-        [o.name, 'pg_database'],
-      );
-      const m = /loaded in (\d+) s/.exec(c.rows[0]?.d ?? '');
-      if (m !== null) loadMs = Number(m[1]) * 1000;
     }
     return {
       url,

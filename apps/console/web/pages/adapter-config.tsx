@@ -30,7 +30,9 @@ function typeOf(s: PropSchema | undefined): string {
         : 'json';
 }
 
-const SECRET = /(password|passphrase|secret|token|key_pem)$/i;
+/** As the server's SECRET_KEY (libs/config redact.ts): these fields are typed as passwords. */
+const SECRET =
+  /(password|passphrase|secret|token|key[_.]pem|private[_.]?key|api[_.]?key|credentials?|hash|oauthbearer\.config)$/i;
 
 /**
  * The options of an adapter as a form, one field per option of its schema. The API validates the
@@ -193,13 +195,12 @@ function Outcome(props: { error: unknown; applied: boolean; canAdmin: boolean })
 
 /** A YAML scalar: plain where that reads back as the same string, JSON (a YAML flow value) otherwise. */
 function yamlValue(v: unknown): string {
-  if (
+  const plain =
     typeof v === 'string' &&
-    /^[A-Za-z_/.][A-Za-z0-9_./:@-]*$/.test(v) &&
-    !/^(true|false|null|yes|no|on|off|~)$/i.test(v)
-  )
-    return v;
-  return JSON.stringify(v);
+    /^[A-Za-z_/][A-Za-z0-9_./:@-]*$/.test(v) &&
+    !v.endsWith(':') &&
+    !/^(true|false|null|yes|no|on|off|y|n|~)$/i.test(v);
+  return plain ? (v as string) : JSON.stringify(v);
 }
 
 /** The options as the configuration file writes them under `adapters.<id>` (JSON is YAML's flow style). */

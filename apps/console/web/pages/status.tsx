@@ -85,10 +85,22 @@ export function StatusPage({ me }: { me: Whoami | null }) {
   const [health, setHealth] = useState<Health | null>(null);
   const [status, setStatus] = useState<ProcessStatus | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const noAdmin = missingScope(me, 'admin');
+  // the configuration is the whole deployment's: a key bound to one tenant is refused it, admin or not
+  const noAdmin =
+    missingScope(me, 'admin') ??
+    (me?.tenant
+      ? `The process, tiers and configuration need a key not bound to a tenant; key ${me.id} is bound to ${me.tenant}.`
+      : null);
   useEffect(() => {
-    void readiness().then(setHealth);
-    if (me !== null && noAdmin === null) api<ProcessStatus>('/api/v1/status').then(setStatus).catch(setError);
+    let stale = false;
+    void readiness().then((h) => !stale && setHealth(h));
+    if (me !== null && noAdmin === null)
+      api<ProcessStatus>('/api/v1/status')
+        .then((s) => !stale && setStatus(s))
+        .catch((e) => !stale && setError(e));
+    return () => {
+      stale = true;
+    };
   }, [me, noAdmin]);
   const key = sessionKey();
   return (
