@@ -149,7 +149,6 @@ async function main(): Promise<void> {
   });
   if (build.status !== 0) throw new Error(`console build failed: ${build.stderr}`);
   const db = await syntheticEventsDatabase(stackUrls.postgres, {
-    ...SYNTHETIC_EVENTS,
     rows: ROWS,
     name: DB,
     keep: KEEP !== null,

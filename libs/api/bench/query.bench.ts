@@ -158,7 +158,6 @@ const cases: Case[] = [
 
 async function main(): Promise<void> {
   const db = await syntheticEventsDatabase(stackUrls.postgres, {
-    ...SYNTHETIC_EVENTS,
     rows: ROWS,
     name: DB,
     keep: KEEP !== null,

@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   type AdapterControl,
   type ApiDatabase,
@@ -32,28 +30,8 @@ export interface ApiRouteHost {
   tenantOf(request: FastifyRequest): string | null;
 }
 
-/**
- * The gateway's version: this package's (every workspace package carries the release's version),
- * found by walking up from this file (src/ under tsx, dist/src/ once built).
- */
-function ownVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
-        name?: string;
-        version?: string;
-      };
-      if (pkg.name === '@siem/runtime') return pkg.version ?? 'unknown';
-    } catch {
-      // no package.json here: one folder up
-    }
-    const up = dirname(dir);
-    if (up === dir) return 'unknown';
-    dir = up;
-  }
-}
-const VERSION = ownVersion();
+/** The gateway's version: this package's (every workspace package carries the release's version). */
+const VERSION = (createRequire(import.meta.url)('@siem/runtime/package.json') as { version: string }).version;
 
 const routeHost: ApiRouteHost = {
   access: routeAccess,

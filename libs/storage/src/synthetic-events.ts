@@ -103,14 +103,16 @@ export async function loadSyntheticEvents(url: string, o: SyntheticEventsOptions
 
 /**
  * A database of its own on the server of `adminUrl` (a URL ending in `/<database>`), loaded with
- * synthetic events, or the one of that name an earlier run loaded completely (its comment holds the
- * load time, written last; a half-loaded one is loaded again). A failed load drops what it made;
+ * synthetic events (SYNTHETIC_EVENTS where `options` says nothing), or the one of that name an earlier
+ * run loaded completely (its comment holds the load time, written last; a half-loaded one is loaded
+ * again). A failed load drops what it made;
  * `drop()` removes the database unless it is kept.
  */
 export async function syntheticEventsDatabase(
   adminUrl: string,
-  o: SyntheticEventsOptions & { name: string; keep: boolean },
+  options: Partial<SyntheticEventsOptions> & { name: string; keep: boolean },
 ): Promise<{ url: string; loadMs: number | null; drop(): Promise<void> }> {
+  const o = { ...SYNTHETIC_EVENTS, ...options };
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   const url = adminUrl.replace(/\/[^/]*$/, `/${o.name}`);
