@@ -38,7 +38,7 @@ export const storageMetrics = {
   }),
   tierActions: counter({
     name: 'siem_storage_tier_chunks_total',
-    help: 'Chunks/partitions changed by the tier job, by action (compressed, indexes_dropped, moved, exported, dropped, created).',
+    help: 'Chunks/partitions changed by the tier job, by action (compressed, indexes_dropped, indexes_built, moved, exported, dropped, created).',
     labelNames: ['action'] as const,
   }),
   tierErrors: counter({

@@ -1,5 +1,6 @@
 import { type LoggerLike, SiemError } from '@siem/core';
 import { intervalMs } from './intervals.js';
+import { applyLookupIndexMode, lookupIndexMode } from './lookup-indexes.js';
 import {
   checkout,
   ident,
@@ -93,7 +94,7 @@ async function chooseEngine(
 
 /**
  * Applies the pending versioned migrations for the schema, then the settings that come from the
- * configuration (chunk width, compression and rollup refresh policies; partitions ahead on plain
+ * configuration (chunk width, lookup indexes, compression and rollup refresh policies; partitions ahead on plain
  * PostgreSQL). Idempotent. Runs under an advisory lock so that two normalizers starting together do
  * not race; each migration is one transaction that re-checks it is still pending (the embedded engine
  * has a single session, where advisory locks do not exclude, but transactions do).
@@ -169,7 +170,7 @@ export function migrate(target: PoolTarget, options: MigrateOptions = {}): Promi
         }
         options.logger?.info({ schema, version: m.version, migration: m.name, engine }, 'migration applied');
       }
-      await applySettings(client, engine, s);
+      await applySettings(client, engine, s, server);
       return report;
     } finally {
       if (locked)
@@ -182,7 +183,12 @@ export function migrate(target: PoolTarget, options: MigrateOptions = {}): Promi
 }
 
 /** The configuration-dependent part of the layout, reconciled on every migrate. */
-async function applySettings(client: PoolClient, engine: Engine, s: StorageSettings): Promise<void> {
+async function applySettings(
+  client: PoolClient,
+  engine: Engine,
+  s: StorageSettings,
+  server: ServerInfo,
+): Promise<void> {
   const q = ident(s.schema);
   if (engine === 'postgres') {
     const step = intervalMs(s.chunkInterval);
@@ -195,6 +201,7 @@ async function applySettings(client: PoolClient, engine: Engine, s: StorageSetti
     return;
   }
   await client.query(`select set_chunk_time_interval('${q}.events', $1::interval)`, [s.chunkInterval]);
+  await applyLookupIndexMode(client, s.schema, lookupIndexMode(s.lookupIndexes, server.embedded));
   // Warm tier: the columnstore policy compresses chunks older than warm_after.
   // For a continuous aggregate's refresh job, the jobs view names the aggregate as the hypertable.
   const jobs = await client.query<{

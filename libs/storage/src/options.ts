@@ -46,13 +46,25 @@ export const storageOptionsSchema = Section(
       default: true,
       description: 'Apply pending migrations when a role starts (siem migrate does it on demand).',
     }),
+    lookup_indexes: Type.Union(
+      [Type.Literal('auto'), Type.Literal('on_write'), Type.Literal('closed_chunks')],
+      {
+        default: 'auto',
+        description:
+          'TimescaleDB: when the lookup indexes (host, user, addresses, event code, high severities) are built. ' +
+          'on_write: on every chunk, maintained row by row. closed_chunks: by the tier job on each chunk once its ' +
+          'time range has ended (writes into the open chunk are several times cheaper; searches of it use ' +
+          'tenant+time and filter). auto: closed_chunks on the embedded engine, on_write on a TimescaleDB server.',
+      },
+    ),
     write: Section(
       {
         method: Type.Union([Type.Literal('auto'), Type.Literal('copy'), Type.Literal('insert')], {
           default: 'auto',
           description:
             'copy: COPY FROM STDIN (real PostgreSQL/TimescaleDB). insert: INSERT … SELECT FROM unnest(arrays), ' +
-            'for servers without COPY FROM STDIN (the embedded engine). auto: insert on the embedded engine, else copy.',
+            'for servers without COPY FROM STDIN (an embedded engine this process did not start). auto: copy, over the ' +
+            "embedded engine's bulk channel when this process started it; insert on an embedded engine without one.",
         }),
         batch_rows: Type.Integer({
           minimum: 1,

@@ -12,6 +12,8 @@ export interface StorageSettings {
   schema: string;
   engine: 'auto' | 'timescaledb' | 'postgres';
   chunkInterval: string;
+  /** TimescaleDB: when the lookup indexes are built (lookup-indexes.ts). */
+  lookupIndexes: 'auto' | 'on_write' | 'closed_chunks';
   warmAfter: string;
   coldAfter: string;
   frozenAfter: string;
@@ -42,6 +44,7 @@ export function storageSettings(options: StorageOptions = defaults(), dataDir = 
       options.chunk.expected_events_per_second,
       options.chunk.target_mb,
     ),
+    lookupIndexes: options.lookup_indexes,
     warmAfter: t.warm_after,
     coldAfter: t.cold_after,
     frozenAfter: t.frozen_after,

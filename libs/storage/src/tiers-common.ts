@@ -24,7 +24,7 @@ export interface ChunkInfo {
   compressed: boolean;
   /** Tablespace of the chunk (and of its compressed data, when they differ: `a+b`). */
   tablespace: string;
-  /** PostgreSQL: indexes beyond the primary key still on the partition. */
+  /** Lookup indexes on the chunk or partition (beyond the primary key). */
   secondaryIndexes: number;
   bytes: number;
 }
@@ -41,6 +41,8 @@ export interface TierRunReport {
   created: number;
   compressed: number;
   indexesDropped: number;
+  /** TimescaleDB, lookup_indexes closed_chunks: indexes built on chunks whose range has ended. */
+  indexesBuilt: number;
   moved: number;
   exported: ArchiveEntry[];
   dropped: number;

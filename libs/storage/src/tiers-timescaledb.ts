@@ -1,4 +1,5 @@
 import type { LoggerLike } from '@siem/core';
+import { indexClosedChunks, type LookupIndexMode, lookupIndexCounts } from './lookup-indexes.js';
 import { ident, type PoolClient } from './pool.js';
 import type { StorageSettings } from './settings.js';
 import {
@@ -46,6 +47,7 @@ export async function listTimescaleChunks(client: PoolClient, schema: string): P
       order by c.range_start`,
     [schema],
   );
+  const lookup = await lookupIndexCounts(client, schema);
   return r.rows.map((row) => ({
     name: row.name,
     rangeStart: row.range_start,
@@ -55,7 +57,7 @@ export async function listTimescaleChunks(client: PoolClient, schema: string): P
       row.ctablespace === null || row.ctablespace === row.tablespace
         ? row.tablespace
         : `${row.tablespace}+${row.ctablespace}`,
-    secondaryIndexes: 0,
+    secondaryIndexes: lookup.get(row.name) ?? 0,
     bytes: Number(row.bytes),
   }));
 }
@@ -74,11 +76,12 @@ export async function runsJobsInline(
   return r.rows[0]!.n === 0;
 }
 
-/** The warm, cold, rollup and frozen steps over the chunks of the events hypertable. */
+/** The lookup-index, warm, cold, rollup and frozen steps over the chunks of the events hypertable. */
 export async function runTimescale(
   client: PoolClient,
   s: StorageSettings,
   inline: boolean,
+  lookup: LookupIndexMode,
   report: TierRunReport,
   step: Step,
   logger: LoggerLike | undefined,
@@ -97,6 +100,12 @@ export async function runTimescale(
     await client.query(`call run_job(${Number(job.job_id)})`);
     report.jobsRun.push(job.job_id);
   };
+  // Lookup indexes of hot chunks whose range has ended (closed_chunks); older ones go to the columnstore.
+  if (lookup === 'closed_chunks') {
+    await step('indexes', async () => {
+      report.indexesBuilt += await indexClosedChunks(client, s.schema, s.warmAfter);
+    });
+  }
   const compressedCount = async () =>
     (await listTimescaleChunks(client, s.schema)).filter((c) => c.compressed).length;
   const before = await compressedCount();

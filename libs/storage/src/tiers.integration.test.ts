@@ -102,6 +102,7 @@ function tierScenario(engine: Engine, target: () => { url: string; schema: strin
   });
 
   it('puts every chunk in its tier', async () => {
+    const runStarted = Date.now();
     const report = await runTiers(pool, settings);
     expect(report.errors).toEqual([]);
     expect(report.skipped).toBeNull();
@@ -126,6 +127,9 @@ function tierScenario(engine: Engine, target: () => { url: string; schema: strin
     const byTier: Record<string, number> = {};
     for (const c of chunks) {
       if (near(c)) continue; // a boundary crossed between the run and this check
+      // The embedded engine builds lookup indexes on closed chunks: those closed before the run have them.
+      const closed = c.rangeEnd.getTime() <= runStarted;
+      if (!closed && c.rangeEnd.getTime() <= checkedAt.getTime()) continue; // closed during the run
       const tier = tierOf(c.rangeEnd, checkedAt, {
         warmAfter: '7 days',
         coldAfter: '30 days',
@@ -133,7 +137,11 @@ function tierScenario(engine: Engine, target: () => { url: string; schema: strin
       });
       byTier[tier] = (byTier[tier] ?? 0) + 1;
       const expected = {
-        hot: { compressed: false, tablespace: 'pg_default', secondaryIndexes: engine === 'postgres' ? 6 : 0 },
+        hot: {
+          compressed: false,
+          tablespace: 'pg_default',
+          secondaryIndexes: engine === 'postgres' || closed ? 6 : 0,
+        },
         warm: { compressed: engine === 'timescaledb', tablespace: 'pg_default', secondaryIndexes: 0 },
         cold: { compressed: engine === 'timescaledb', tablespace: tablespace.name, secondaryIndexes: 0 },
       }[tier as 'hot' | 'warm' | 'cold'];

@@ -1,4 +1,5 @@
 import { SiemError } from '@siem/core';
+import { lookupIndexMode } from './lookup-indexes.js';
 import { storageMetrics as m } from './metrics.js';
 import { lockKey, recordedEngine } from './migrate.js';
 import { checkout, inspectServer, type PoolTarget, withPool } from './pool.js';
@@ -27,7 +28,8 @@ const running = new Set<string>();
 
 /**
  * One run of the tier job: moves every chunk (TimescaleDB) or partition (PostgreSQL) to the tier its
- * age calls for — compress or strip indexes (warm), move to the cold tablespace (cold), refresh the
+ * age calls for — build the lookup indexes of closed chunks (TimescaleDB, closed_chunks), compress or
+ * strip indexes (warm), move to the cold tablespace (cold), refresh the
  * rollups, export to the archive and drop (frozen) — and, on PostgreSQL, creates partitions ahead.
  * Single runner: a session advisory lock (plus an in-process guard, since the embedded engine has one
  * session); a run that finds it taken returns `skipped: 'locked'`. A step that fails is reported and
@@ -85,12 +87,14 @@ export function runTiers(target: PoolTarget, options: TierOptions = {}): Promise
       };
       if (engine === 'timescaledb') {
         const inline = await runsJobsInline(client, server.embedded, s.runJobs);
-        await runTimescale(client, s, inline, report, step, options.logger);
+        const lookup = lookupIndexMode(s.lookupIndexes, server.embedded);
+        await runTimescale(client, s, inline, lookup, report, step, options.logger);
       } else await runPostgres(client, s, report, step);
       m.tierRuns.inc({ result: report.errors.length === 0 ? 'ok' : 'failed' });
       for (const [action, n] of [
         ['compressed', report.compressed],
         ['indexes_dropped', report.indexesDropped],
+        ['indexes_built', report.indexesBuilt],
         ['moved', report.moved],
         ['exported', report.exported.length],
         ['dropped', report.dropped],
@@ -121,6 +125,7 @@ function emptyReport(schema: string, started: number): TierRunReport {
     created: 0,
     compressed: 0,
     indexesDropped: 0,
+    indexesBuilt: 0,
     moved: 0,
     exported: [],
     dropped: 0,

@@ -5,8 +5,8 @@
  * - `copyRows`: COPY FROM STDIN on a PostgreSQL connection. A first write is a plain COPY into the
  *   table; if it hits a row already there (a replay), it is redone as COPY into a session temp table
  *   followed by INSERT … SELECT … ON CONFLICT DO NOTHING. First writes pay nothing for idempotency.
- * - `copyRowsOverChannel`: the same COPY text over the bulk channel of the embedded engine this
- *   process started (embedded/bulk-channel.ts), which does the same plain-then-staged COPY itself.
+ * - `copyRowsOverChannel`: binary COPY (copy-binary.ts) over the bulk channel of the embedded engine
+ *   this process started (embedded/bulk-channel.ts), which does the same plain-then-staged COPY itself.
  * - `insertRows`: one INSERT … SELECT FROM unnest(column arrays) ON CONFLICT DO NOTHING, for an
  *   embedded engine reached only through its wire server (no COPY FROM STDIN there).
  */
@@ -14,6 +14,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { EVENT_COLUMN_LIST, EVENT_COLUMNS } from './columns.js';
+import { copyBinary } from './copy-binary.js';
 import { copyEventsSql, stagedCopySql } from './copy-sql.js';
 import type { BulkChannel } from './embedded/bulk-channel.js';
 import { storageMetrics as m } from './metrics.js';
@@ -25,8 +26,8 @@ export type Rows = Array<Array<string | null>>;
 
 /** COPY text is encoded in pieces of about this many characters (at most 3 bytes each in UTF-8). */
 const COPY_CHUNK_CHARS = 1 << 18;
-/** Rows per bulk-channel request, in characters of COPY text: small enough to overlap encoding here with COPY there. */
-const CHANNEL_REQUEST_CHARS = 1 << 20;
+/** Bytes of binary COPY per bulk-channel request: small enough to overlap encoding here with COPY there. */
+const CHANNEL_REQUEST_BYTES = 1 << 20;
 
 /** The rows as COPY text, in pieces of whole lines of about `chars` characters, encoded lazily. */
 export function* copyText(rows: Rows, chars: number = COPY_CHUNK_CHARS): Generator<Buffer> {
@@ -91,7 +92,7 @@ async function copyStaged(client: PoolClient, table: string, stage: string, rows
 }
 
 /**
- * Sends the rows in requests of about CHANNEL_REQUEST_CHARS, each as soon as it is encoded, so the
+ * Sends the rows in binary COPY requests of about CHANNEL_REQUEST_BYTES, each as soon as it is encoded, so the
  * engine copies one while the next is encoded; waits while the engine does not read (backpressure).
  * Each request commits on its own: after a failure some of the rows may be stored, which a retry of
  * the whole statement skips as duplicates.
@@ -100,9 +101,9 @@ export async function copyRowsOverChannel(bulk: BulkChannel, schema: string, row
   const answers: Array<Promise<number>> = [];
   let refused = false;
   try {
-    for (const body of copyText(rows, CHANNEL_REQUEST_CHARS)) {
+    for (const body of copyBinary(rows, CHANNEL_REQUEST_BYTES)) {
       if (refused) break; // the statement fails anyway: send no more of it
-      const request = bulk.copyEvents(schema, body);
+      const request = bulk.copyEvents(schema, body, 'binary');
       request.stored.catch(() => {
         refused = true;
       });

