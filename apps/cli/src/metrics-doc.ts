@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describeMetrics, metricsRegistry, renderMetricsDoc } from '@siem/observability';
 
@@ -47,5 +47,6 @@ export async function renderMetricsDocument(): Promise<string> {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   writeFileSync(METRICS_DOC, await renderMetricsDocument());
-  process.stdout.write(`wrote ${METRICS_DOC}\n`);
+  // On stderr, and relative: a redirect of stdout into the file cannot corrupt it with a machine's path.
+  process.stderr.write(`wrote ${relative(process.cwd(), METRICS_DOC)}\n`);
 }

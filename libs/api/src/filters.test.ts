@@ -1,7 +1,7 @@
 import type { NormalizedEvent } from '@siem/core';
 import { describe, expect, it } from 'vitest';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { likePattern } from './events-sql.js';
+import { likePattern } from './events-sql-parts.js';
 import {
   compileMatcher,
   type EventFilter,

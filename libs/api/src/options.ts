@@ -120,7 +120,9 @@ export const apiOptionsSchema = Section(
         timeout_ms: Type.Integer({
           minimum: 100,
           default: 15_000,
-          description: 'statement_timeout of an events query or histogram; a slower one answers 504.',
+          description:
+            'statement_timeout of an events query or histogram; a slower one answers 504. The embedded engine cannot ' +
+            'cancel a statement: there the API reads in time slices of ~25 ms and enforces this between them.',
         }),
         count_limit: Type.Integer({
           minimum: 0,
@@ -157,10 +159,11 @@ export const apiOptionsSchema = Section(
         }),
         max_concurrent_per_key: Type.Integer({
           minimum: 1,
-          default: 4,
+          default: 2,
           description:
             'Events queries and histograms one key (one client address without keys) may run at once; more answer ' +
-            '429 with Retry-After, so that one reader cannot take every query connection from the others.',
+            '429 with Retry-After, so that one reader cannot take every query connection from the others (keep it ' +
+            'below storage.query_pool_size, 4 by default).',
         }),
         max_buckets: Type.Integer({
           minimum: 10,

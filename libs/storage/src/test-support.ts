@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
+import { startEmbeddedTimescale } from './embedded/embedded.js';
 
 /**
  * Helpers for the storage tests (and benchmarks): objects with unique names, so runs in parallel on the
@@ -67,4 +71,37 @@ export async function dropSchema(url: string, schema: string): Promise<void> {
 export async function warmPool(pool: pg.Pool, n: number): Promise<void> {
   const clients = await Promise.all(Array.from({ length: n }, () => pool.connect()));
   for (const c of clients) c.release();
+}
+
+/** A database a benchmark measures on; stop() removes it. */
+export interface ScratchEngine {
+  name: string;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Openers of the two engines the benchmarks compare: a scratch database on a PostgreSQL server
+ * (`adminUrl`, the local stack's), and an embedded TimescaleDB engine of its own in a temporary
+ * folder, as `npm start` runs it.
+ */
+export function scratchEngines(adminUrl: string, prefix: string): Array<() => Promise<ScratchEngine>> {
+  return [
+    async () => {
+      const db = await createScratchDatabase(adminUrl, prefix);
+      return { name: 'PostgreSQL 15 (local stack)', url: db.url, stop: db.drop };
+    },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+      const engine = await startEmbeddedTimescale({ dataDir: join(dir, 'data') });
+      return {
+        name: 'embedded TimescaleDB (PGlite)',
+        url: engine.url,
+        stop: async () => {
+          await engine.stop();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  ];
 }
