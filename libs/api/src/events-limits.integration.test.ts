@@ -385,7 +385,7 @@ describe.each(ENGINES)('on $name', (engine) => {
 
   describe('read in slices', () => {
     /** Windows of one second (the smallest): every page here crosses many slice edges. */
-    const fine = { sliced: true, targetMs: 0, initialMs: 1_000 };
+    const fine = { sliced: true, targetMs: 0, initialMs: 1_000, minWindowMs: 1_000 };
     const filter = (params: Record<string, string>) => {
       const parsed = parseFilter(params);
       if ('problems' in parsed) throw new Error(JSON.stringify(parsed.problems));
@@ -434,10 +434,18 @@ describe.each(ENGINES)('on $name', (engine) => {
           countTimeoutMs: 60_000,
         },
       ];
+      // an hour-wide first window that the probe narrows to a few rows each time
+      const probed = new EventQueries(pool, db.schema, 60_000, {
+        sliced: true,
+        initialMs: 3_600_000,
+        minWindowMs: 1_000,
+        budget: { rows: 7, bytes: 1_000_000 },
+      });
       for (const request of requests) {
         const expected = await walk(whole, request);
         expect(expected.flatMap((p) => p.events).length).toBeGreaterThan(1);
         expect(await walk(sliced, request)).toEqual(expected);
+        expect(await walk(probed, request)).toEqual(expected);
       }
       // offsets, landing inside a slice and on its edge
       for (const offset of [0, 1, 75, 599, 600]) {

@@ -1,6 +1,7 @@
 import type { NormalizedEvent } from '@siem/core';
 import type { EventFilter, IpMatch } from './filters.js';
 import type { HistogramSegment } from './histogram.js';
+import type { TimeWindow } from './time-slices.js';
 
 /** The SQL pieces of the events queries: bound parameters, filter clauses, page columns, byte budget. */
 /** Collects bound parameters: every value from a request goes through here, never into the SQL text. */
@@ -167,13 +168,7 @@ export function withByteBudget(sql: string, budget: string): string {
     order by ${order('v')}`;
 }
 
-/** A time window of a sliced scan, bound into the statement. */
-export interface Window {
-  fromMs: number;
-  toMs: number;
-}
-
-export function windowClauses(p: Params, a: string, w: Window): string[] {
+export function windowClauses(p: Params, a: string, w: TimeWindow): string[] {
   return [
     `${a}.time >= ${p.add(new Date(w.fromMs).toISOString(), 'timestamptz')}`,
     `${a}.time < ${p.add(new Date(w.toMs).toISOString(), 'timestamptz')}`,
@@ -213,4 +208,45 @@ export function histogramPart(
   ];
   return `select date_bin(${iv}, r.bucket, ${origin}) as b, sum(r.events)::bigint as n
           from ${q}.${table} r where ${where.join(' and ')} group by 1`;
+}
+
+/**
+ * The tenants a query reads, as a relation of `id`: the given ones, or every tenant found by a loose
+ * index scan of the primary key (one probe per tenant).
+ */
+export function tenantSource(q: string, p: Params, tenants: readonly string[] | null): string {
+  return tenants === null
+    ? `(with recursive tenants(id) as (
+         select min(tenant_id) from ${q}.events
+         union all
+         select (select min(tenant_id) from ${q}.events where tenant_id > tenants.id)
+         from tenants where tenants.id is not null
+       ) select id from tenants where id is not null)`
+    : `(select unnest(${p.add(tenants, 'text[]')}) as id)`;
+}
+
+/**
+ * The rows of `w` in the tenants' primary keys, up to `cap`, and for a text search the bytes of their
+ * messages — octet_length reads a TOASTed value's length from its header, not the text. The outer
+ * limit ends the scan of every tenant once `cap` rows are found.
+ */
+export function probeSql(
+  q: string,
+  p: Params,
+  tenants: readonly string[] | null,
+  w: TimeWindow,
+  text: boolean,
+  cap: number,
+): string {
+  const limit = p.add(cap, 'integer');
+  const bytes = text ? 'coalesce(sum(octet_length(x.message)), 0)' : '0';
+  return `select count(*)::integer as rows, ${bytes}::float8 as bytes from (
+      select x.message from ${tenantSource(q, p, tenants)} as t
+      cross join lateral (
+        select e.message from ${q}.events e
+        where e.tenant_id = t.id and ${windowClauses(p, 'e', w).join(' and ')}
+        limit ${limit}
+      ) x
+      limit ${limit}
+    ) x`;
 }

@@ -5,9 +5,10 @@ import {
   histogramPart,
   type PageRow,
   Params,
+  probeSql,
   SELECT_COLUMNS,
+  tenantSource,
   toEvent,
-  type Window,
   windowClauses,
   withByteBudget,
 } from './events-sql-parts.js';
@@ -19,7 +20,8 @@ import {
   planHistogram,
   rollupCanServe,
 } from './histogram.js';
-import { SLICES, type SliceOptions, scanNewestFirst } from './time-slices.js';
+import { translate } from './query-errors.js';
+import { SLICE_BUDGET, SLICES, type SliceOptions, scanNewestFirst, type TimeWindow } from './time-slices.js';
 
 /**
  * What the query routes need of a pg Pool (satisfied by pg.Pool and @siem/storage's createPool).
@@ -107,7 +109,13 @@ export class EventQueries {
   readonly #timeoutMs: number;
   #engine: Engine | null = null;
   #sliced: boolean | null;
-  readonly #slicing: { targetMs: number; initialMs: number };
+  readonly #spans = new WeakMap<EventFilter, Promise<TimeWindow>>();
+  readonly #slicing: {
+    targetMs: number;
+    initialMs: number;
+    minWindowMs?: number;
+    budget: { rows: number; bytes: number };
+  };
 
   /**
    * `slicing`: whether to read in slices (default: on the embedded engine only) and their sizes
@@ -117,7 +125,13 @@ export class EventQueries {
     pool: QueryPool,
     schema: string,
     timeoutMs: number,
-    slicing: { sliced?: boolean; targetMs?: number; initialMs?: number } = {},
+    slicing: {
+      sliced?: boolean;
+      targetMs?: number;
+      initialMs?: number;
+      minWindowMs?: number;
+      budget?: { rows: number; bytes: number };
+    } = {},
   ) {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
       throw new Error(`invalid schema name ${JSON.stringify(schema)}`);
@@ -129,6 +143,8 @@ export class EventQueries {
     this.#slicing = {
       targetMs: slicing.targetMs ?? SLICES.targetMs,
       initialMs: slicing.initialMs ?? SLICES.initialMs,
+      budget: slicing.budget ?? SLICE_BUDGET,
+      ...(slicing.minWindowMs === undefined ? {} : { minWindowMs: slicing.minWindowMs }),
     };
   }
 
@@ -172,7 +188,7 @@ export class EventQueries {
   async #rows(
     c: QueryClient,
     r: PageRequest,
-    window: Window | null,
+    window: TimeWindow | null,
     offset: number,
     want: number,
     maxBytes: number | undefined,
@@ -194,17 +210,8 @@ export class EventQueries {
     const lim = p.add(want, 'integer');
     // one more row per tenant than asked for, so an excluded tie on the cursor row never shortens it
     const perTenant = p.add(offset + want + 1, 'integer');
-    const tenantSource =
-      r.tenants === null
-        ? `(with recursive tenants(id) as (
-             select min(tenant_id) from ${q}.events
-             union all
-             select (select min(tenant_id) from ${q}.events where tenant_id > tenants.id)
-             from tenants where tenants.id is not null
-           ) select id from tenants where id is not null)`
-        : `(select unnest(${p.add(r.tenants, 'text[]')}) as id)`;
     const merged = `
-          select x.* from ${tenantSource} as t
+          select x.* from ${tenantSource(q, p, r.tenants)} as t
           cross join lateral (
             select e.time, ${SELECT_COLUMNS}
             from ${q}.events e
@@ -238,7 +245,7 @@ export class EventQueries {
     let fetched = 0;
     let skip = offset;
     let usedBytes = 0;
-    await scanNewestFirst(range.fromMs, range.toMs, this.#slices(this.#timeoutMs), async (w) => {
+    await scanNewestFirst(range.fromMs, range.toMs, this.#slices(this.#timeoutMs, c, r), async (w) => {
       if (skip > 0) {
         const n = await this.#countIn(c, r, w, skip);
         if (n < skip) {
@@ -282,7 +289,7 @@ export class EventQueries {
     const range = await this.#range(c, r.filter, null);
     let n = 0;
     try {
-      await scanNewestFirst(range.fromMs, range.toMs, this.#slices(r.countTimeoutMs), async (w) => {
+      await scanNewestFirst(range.fromMs, range.toMs, this.#slices(r.countTimeoutMs, c, r), async (w) => {
         n += await this.#countIn(c, r, w, r.countLimit + 1 - n);
         return n > r.countLimit;
       });
@@ -294,7 +301,7 @@ export class EventQueries {
   }
 
   /** Matching rows (every page filter but the cursor) up to `cap`, within `window` when given. */
-  async #countIn(c: QueryClient, r: PageRequest, window: Window | null, cap: number): Promise<number> {
+  async #countIn(c: QueryClient, r: PageRequest, window: TimeWindow | null, cap: number): Promise<number> {
     const p = new Params();
     const where = eventClauses(r.filter, p, 'e');
     if (r.filter.from !== null) where.push(`e.time >= ${p.add(r.filter.from, 'timestamptz')}`);
@@ -314,31 +321,71 @@ export class EventQueries {
    * The time range a sliced scan covers: the filter's from/to (and `beforeMs`, the cursor), else the
    * hypertable's chunks — where every row is.
    */
-  async #range(c: QueryClient, f: EventFilter, beforeMs: number | null): Promise<Window> {
+  async #range(c: QueryClient, f: EventFilter, beforeMs: number | null): Promise<TimeWindow> {
     let fromMs = f.from === null ? Number.NaN : Date.parse(f.from);
     let toMs = f.to === null ? Number.NaN : Date.parse(f.to);
     if (Number.isNaN(fromMs) || Number.isNaN(toMs)) {
-      const res = await c.query<{ lo: number | null; hi: number | null }>(
-        `select (extract(epoch from min(range_start)) * 1000)::float8 as lo,
-                (extract(epoch from max(range_end)) * 1000)::float8 as hi
-           from timescaledb_information.chunks
-          where hypertable_schema = $1 and hypertable_name = 'events'`,
-        [this.#schema],
-      );
-      if (Number.isNaN(fromMs)) fromMs = res.rows[0]?.lo ?? 0;
-      if (Number.isNaN(toMs)) toMs = res.rows[0]?.hi ?? 0;
+      const chunks = await this.#chunkSpan(c, f);
+      if (Number.isNaN(fromMs)) fromMs = chunks.fromMs;
+      if (Number.isNaN(toMs)) toMs = chunks.toMs;
     }
     if (beforeMs !== null) toMs = Math.min(toMs, beforeMs);
     return { fromMs, toMs: Math.max(fromMs, toMs) };
   }
 
-  #slices(timeoutMs: number): SliceOptions {
+  /**
+   * From the oldest chunk's start to the newest one's end (at least now), asked once per filter: a
+   * page and its count share it (the catalog view costs as much as a slice).
+   */
+  #chunkSpan(c: QueryClient, f: EventFilter): Promise<TimeWindow> {
+    let span = this.#spans.get(f);
+    if (span === undefined) {
+      span = c
+        .query<{ lo: number | null; hi: number | null }>(
+          `select (extract(epoch from min(range_start)) * 1000)::float8 as lo,
+                  (extract(epoch from max(range_end)) * 1000)::float8 as hi
+             from timescaledb_information.chunks
+            where hypertable_schema = $1 and hypertable_name = 'events'`,
+          [this.#schema],
+        )
+        .then((res) => {
+          const now = Date.now();
+          return { fromMs: res.rows[0]?.lo ?? now, toMs: Math.max(res.rows[0]?.hi ?? now, now + 1) };
+        });
+      this.#spans.set(f, span);
+    }
+    return span;
+  }
+
+  /** The slices of one query of `r`'s tenants and filter, probed before each is read. */
+  #slices(
+    timeoutMs: number,
+    c: QueryClient,
+    r: { filter: EventFilter; tenants: readonly string[] | null },
+  ): SliceOptions {
     return {
       ...this.#slicing,
       nowMs: Date.now(),
       timeoutMs,
       timeoutMessage: `the query took longer than ${timeoutMs} ms: narrow the time range or add a selective filter`,
+      probe: (w) => this.#probe(c, r, w),
     };
+  }
+
+  /**
+   * Rows in `w` of the query's tenants (at most the budget's rows + 1) and, for a text
+   * search, the bytes of their messages — from the primary key and the rows' headers (octet_length
+   * reads a TOASTed value's length without fetching it), not from the texts.
+   */
+  async #probe(
+    c: QueryClient,
+    r: { filter: EventFilter; tenants: readonly string[] | null },
+    w: TimeWindow,
+  ): Promise<{ rows: number; bytes: number }> {
+    const p = new Params();
+    const sql = probeSql(this.#q, p, r.tenants, w, r.filter.text !== null, this.#slicing.budget.rows + 1);
+    const res = await c.query<{ rows: number; bytes: number }>(sql, p.values);
+    return { rows: res.rows[0]?.rows ?? 0, bytes: res.rows[0]?.bytes ?? 0 };
   }
 
   async histogram(r: HistogramRequest): Promise<HistogramResult> {
@@ -378,7 +425,7 @@ export class EventQueries {
       else {
         await run(segments.filter((s) => s.source !== 'raw'));
         for (const s of segments.filter((x) => x.source === 'raw')) {
-          await scanNewestFirst(s.fromMs, s.toMs, this.#slices(this.#timeoutMs), async (w) => {
+          await scanNewestFirst(s.fromMs, s.toMs, this.#slices(this.#timeoutMs, c, r), async (w) => {
             await run([{ ...s, fromMs: w.fromMs, toMs: w.toMs }]);
             return false;
           });
@@ -450,32 +497,4 @@ export class EventQueries {
       client.release(broken);
     }
   }
-}
-
-function translate(err: unknown, timeoutMs: number): unknown {
-  if (err instanceof SiemError) return err;
-  const code = (err as { code?: unknown } | null)?.code;
-  if (code === '57014') {
-    return new SiemError(
-      'SIEM_ERR_TIMEOUT',
-      `the query took longer than ${timeoutMs} ms: narrow the time range or add a selective filter`,
-      { cause: err },
-    );
-  }
-  if (typeof code === 'string' && code.startsWith('22')) {
-    // Data exceptions come from the request's values (every one is a bound parameter): a value the
-    // checks before the query let through is the client's problem to fix, not an outage.
-    return new SiemError(
-      'SIEM_ERR_REQUEST_INVALID',
-      `a parameter is out of what the database accepts: ${(err as Error).message}`,
-      { cause: err },
-    );
-  }
-  if (code === '42P01' || code === '3F000') {
-    return new SiemError('SIEM_ERR_UNAVAILABLE', 'the events schema is not migrated yet', { cause: err });
-  }
-  if (typeof code === 'string' && /^(08|57P0)/.test(code)) {
-    return new SiemError('SIEM_ERR_NOT_CONNECTED', 'the database is not reachable', { cause: err });
-  }
-  return new SiemError('SIEM_ERR_DB_QUERY', 'the events query failed', { cause: err });
 }

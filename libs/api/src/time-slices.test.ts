@@ -22,16 +22,16 @@ describe('scanNewestFirst', () => {
     expect(windows.length).toBe(5);
   });
 
-  it('shrinks the window after a slow slice, never below a second', async () => {
+  it('shrinks the window after a slow slice, never below 10 ms', async () => {
     const widths: number[] = [];
-    await scanNewestFirst(0, 30_000, { ...options, targetMs: 1, initialMs: 8_000 }, async (w) => {
+    await scanNewestFirst(0, 8_600, { ...options, targetMs: 1, initialMs: 8_000 }, async (w) => {
       widths.push(w.toMs - w.fromMs);
-      await sleep(5);
+      await sleep(20);
       return false;
     });
-    expect(widths[0]).toBe(8_000);
-    expect(widths[1]).toBe(2_000);
-    expect(Math.min(...widths)).toBe(1_000);
+    expect(widths.slice(0, 4)).toEqual([8_000, 500, 31, 10]);
+    expect(widths.slice(3, -1).every((w) => w === 10)).toBe(true);
+    expect(widths.reduce((a, b) => a + b)).toBe(8_600);
   });
 
   it('takes the future (rows later than now are rare) into the first window', async () => {
@@ -44,6 +44,28 @@ describe('scanNewestFirst', () => {
       [395 * MIN, 1_000 * MIN],
       [375 * MIN, 395 * MIN],
     ]);
+  });
+
+  it('narrows a window the probe finds over budget before reading it', async () => {
+    // a quiet range with a burst: 100,000 rows in [600 min, 600 min + 1 s)
+    const burst = { fromMs: 600 * MIN, toMs: 600 * MIN + 1_000 };
+    const held = (w: { fromMs: number; toMs: number }) => {
+      const overlap = Math.max(0, Math.min(w.toMs, burst.toMs) - Math.max(w.fromMs, burst.fromMs));
+      return Math.round((100_000 * overlap) / 1_000);
+    };
+    const read: number[] = [];
+    await scanNewestFirst(
+      0,
+      1_000 * MIN,
+      { ...options, probe: async (w) => ({ rows: held(w), bytes: 0 }), budget: { rows: 4_000, bytes: 1 } },
+      async (w) => {
+        read.push(held(w));
+        return false;
+      },
+    );
+    expect(read.reduce((a, b) => a + b)).toBe(100_000);
+    // no slice read more than the budget, down to the narrowest window (10 ms: 1,000 rows here)
+    expect(Math.max(...read)).toBeLessThanOrEqual(4_000);
   });
 
   it('stops when the slice says it is done', async () => {
