@@ -172,8 +172,8 @@ writeBenchReport({
       'once (api.query.max_concurrent_per_key): the other 6 heavy searches are answered 429 with Retry-After and asked again.',
     'The embedded engine runs one statement at a time for every connection (PGlite) and cannot interrupt one ' +
       '(statement_timeout is not enforced there): the API reads it in time slices newest first, each its own ' +
-      'statement of about 25 ms, so a write waits for the slice in progress, not the whole search, and the ' +
-      'query timeout is enforced between slices.',
+      'statement of at most 10,000 rows or 1 MiB of text as a probe counts them, so a write waits for the slice ' +
+      'in progress, not the whole search, and the query timeout is enforced between slices.',
     'Before slicing and the per-key cap of 2 (commit 6b7264f, same machine, same day): with the heavy searches, ' +
       'embedded writes p50 2,915 ms, max 3,624 ms, small queries p50 4,189 ms (7 write batches in 15 s instead of 150); ' +
       'PostgreSQL small queries p50 185 ms and 3,037 ms in two runs (4 heavy searches held every query connection).',

@@ -111,7 +111,6 @@ export class EventQueries {
   #sliced: boolean | null;
   readonly #spans = new WeakMap<EventFilter, Promise<TimeWindow>>();
   readonly #slicing: {
-    targetMs: number;
     initialMs: number;
     minWindowMs?: number;
     budget: { rows: number; bytes: number };
@@ -127,7 +126,6 @@ export class EventQueries {
     timeoutMs: number,
     slicing: {
       sliced?: boolean;
-      targetMs?: number;
       initialMs?: number;
       minWindowMs?: number;
       budget?: { rows: number; bytes: number };
@@ -141,7 +139,6 @@ export class EventQueries {
     this.#timeoutMs = Math.max(1, Math.floor(timeoutMs));
     this.#sliced = slicing.sliced ?? null;
     this.#slicing = {
-      targetMs: slicing.targetMs ?? SLICES.targetMs,
       initialMs: slicing.initialMs ?? SLICES.initialMs,
       budget: slicing.budget ?? SLICE_BUDGET,
       ...(slicing.minWindowMs === undefined ? {} : { minWindowMs: slicing.minWindowMs }),

@@ -122,7 +122,8 @@ export const apiOptionsSchema = Section(
           default: 15_000,
           description:
             'statement_timeout of an events query or histogram; a slower one answers 504. The embedded engine cannot ' +
-            'cancel a statement: there the API reads in time slices of ~25 ms and enforces this between them.',
+            'cancel a statement: there the API reads in time slices (each at most 10,000 rows or 1 MiB of text) and ' +
+            'enforces this between them.',
         }),
         count_limit: Type.Integer({
           minimum: 0,

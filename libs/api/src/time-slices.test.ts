@@ -1,94 +1,144 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isSiemError } from '@siem/core';
 import { describe, expect, it } from 'vitest';
-import { scanNewestFirst } from './time-slices.js';
+import { type SliceOptions, scanNewestFirst, type TimeWindow } from './time-slices.js';
 
 const MIN = 60_000;
-const options = { targetMs: 50, initialMs: 5 * MIN, timeoutMs: 10_000, timeoutMessage: 'too slow' };
+
+/** Rows spread evenly, `perMs` per millisecond over [fromMs, toMs) (and none elsewhere), as a probe counts them. */
+const density =
+  (perMs: number, fromMs = Number.NEGATIVE_INFINITY, toMs = Number.POSITIVE_INFINITY) =>
+  (w: TimeWindow) =>
+    Math.round(perMs * Math.max(0, Math.min(w.toMs, toMs) - Math.max(w.fromMs, fromMs)));
+
+function options(rows: (w: TimeWindow) => number, over: Partial<SliceOptions> = {}): SliceOptions {
+  return {
+    initialMs: 5 * MIN,
+    timeoutMs: 10_000,
+    timeoutMessage: 'too slow',
+    probe: async (w) => ({ rows: Math.min(rows(w), 4_001), bytes: 0 }),
+    budget: { rows: 4_000, bytes: 1_000_000 },
+    ...over,
+  };
+}
+
+async function windows(lo: number, hi: number, o: SliceOptions): Promise<TimeWindow[]> {
+  const seen: TimeWindow[] = [];
+  await scanNewestFirst(lo, hi, o, async (w) => {
+    seen.push(w);
+    return false;
+  });
+  return seen;
+}
 
 describe('scanNewestFirst', () => {
-  it('covers the range newest first in contiguous windows, growing them while slices are fast', async () => {
-    const windows: Array<[number, number]> = [];
-    await scanNewestFirst(0, 1_000 * MIN, options, async (w) => {
-      windows.push([w.fromMs, w.toMs]);
-      return false;
-    });
-    expect(windows[0]).toEqual([995 * MIN, 1_000 * MIN]);
-    expect(windows.at(-1)![0]).toBe(0);
-    for (let i = 1; i < windows.length; i++) expect(windows[i]![1]).toBe(windows[i - 1]![0]);
-    const widths = windows.map(([a, b]) => b - a);
-    // fast slices: each window four times the last (the last one is cut at the range's start)
-    expect(widths.slice(0, 4)).toEqual([5 * MIN, 20 * MIN, 80 * MIN, 320 * MIN]);
-    expect(windows.length).toBe(5);
+  it('covers the range newest first in contiguous windows, growing them across an empty stretch', async () => {
+    const seen = await windows(
+      0,
+      1_000 * MIN,
+      options(() => 0),
+    );
+    expect(seen[0]).toEqual({ fromMs: 995 * MIN, toMs: 1_000 * MIN });
+    expect(seen.at(-1)!.fromMs).toBe(0);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!.toMs).toBe(seen[i - 1]!.fromMs);
+    // each window four times the last (the last one is cut at the range's start)
+    expect(seen.slice(0, 4).map((w) => w.toMs - w.fromMs)).toEqual([5 * MIN, 20 * MIN, 80 * MIN, 320 * MIN]);
+    expect(seen).toHaveLength(5);
   });
 
-  it('shrinks the window after a slow slice, never below 10 ms', async () => {
-    const widths: number[] = [];
-    await scanNewestFirst(0, 8_600, { ...options, targetMs: 1, initialMs: 8_000 }, async (w) => {
-      widths.push(w.toMs - w.fromMs);
-      await sleep(20);
-      return false;
-    });
-    expect(widths.slice(0, 4)).toEqual([8_000, 500, 31, 10]);
-    expect(widths.slice(3, -1).every((w) => w === 10)).toBe(true);
-    expect(widths.reduce((a, b) => a + b)).toBe(8_600);
-  });
-
-  it('takes the future (rows later than now are rare) into the first window', async () => {
-    const windows: Array<[number, number]> = [];
-    await scanNewestFirst(0, 1_000 * MIN, { ...options, nowMs: 400 * MIN }, async (w) => {
-      windows.push([w.fromMs, w.toMs]);
-      return windows.length === 2;
-    });
-    expect(windows).toEqual([
-      [395 * MIN, 1_000 * MIN],
-      [375 * MIN, 395 * MIN],
-    ]);
-  });
-
-  it('narrows a window the probe finds over budget before reading it', async () => {
-    // a quiet range with a burst: 100,000 rows in [600 min, 600 min + 1 s)
-    const burst = { fromMs: 600 * MIN, toMs: 600 * MIN + 1_000 };
-    const held = (w: { fromMs: number; toMs: number }) => {
-      const overlap = Math.max(0, Math.min(w.toMs, burst.toMs) - Math.max(w.fromMs, burst.fromMs));
-      return Math.round((100_000 * overlap) / 1_000);
-    };
+  it('sizes windows by what they hold: half the budget where the rows are even', async () => {
+    // 1 row per 100 ms: a 5 min window holds 3,000, over half the budget of 4,000
+    const rows = density(0.01);
     const read: number[] = [];
+    await scanNewestFirst(0, 60 * MIN, options(rows), async (w) => {
+      read.push(rows(w));
+      return false;
+    });
+    expect(read[0]).toBe(3_000);
+    expect(read.slice(1, -1).every((n) => n === 2_000)).toBe(true);
+    expect(read.reduce((a, b) => a + b)).toBe(36_000);
+  });
+
+  it('narrows a window over budget before reading it: a burst after a quiet stretch', async () => {
+    // 100,000 rows in [600 min, 600 min + 1 s), none elsewhere
+    const rows = density(100, 600 * MIN, 600 * MIN + 1_000);
+    const read: number[] = [];
+    await scanNewestFirst(0, 1_000 * MIN, options(rows), async (w) => {
+      read.push(rows(w));
+      return false;
+    });
+    expect(read.reduce((a, b) => a + b)).toBe(100_000);
+    expect(Math.max(...read)).toBeLessThanOrEqual(4_000);
+  });
+
+  it('reads a window narrowed to the smallest (10 ms) whatever it holds, so the scan moves on', async () => {
+    const seen = await windows(0, 100, options(density(1_000)));
+    expect(seen.map((w) => w.toMs - w.fromMs)).toEqual(Array(10).fill(10));
+  });
+
+  it('counts bytes as well as rows', async () => {
+    // few rows, but 1 MB of text per second
+    const o = options(() => 0, {
+      probe: async (w) => ({ rows: 1, bytes: (w.toMs - w.fromMs) * 1_000 }),
+      budget: { rows: 4_000, bytes: 1_000_000 },
+    });
+    const seen = await windows(0, 10_000, o);
+    expect(Math.max(...seen.map((w) => w.toMs - w.fromMs))).toBeLessThanOrEqual(1_000);
+  });
+
+  it('reads the future (rows later than now are rare) as the first window, then from now on', async () => {
+    const seen: TimeWindow[] = [];
     await scanNewestFirst(
       0,
       1_000 * MIN,
-      { ...options, probe: async (w) => ({ rows: held(w), bytes: 0 }), budget: { rows: 4_000, bytes: 1 } },
+      options(() => 0, { nowMs: 400 * MIN }),
       async (w) => {
-        read.push(held(w));
-        return false;
+        seen.push(w);
+        return seen.length === 2;
       },
     );
-    expect(read.reduce((a, b) => a + b)).toBe(100_000);
-    // no slice read more than the budget, down to the narrowest window (10 ms: 1,000 rows here)
-    expect(Math.max(...read)).toBeLessThanOrEqual(4_000);
+    expect(seen).toEqual([
+      { fromMs: 400 * MIN, toMs: 1_000 * MIN },
+      { fromMs: 395 * MIN, toMs: 400 * MIN },
+    ]);
   });
 
   it('stops when the slice says it is done', async () => {
     let calls = 0;
-    await scanNewestFirst(0, 1_000 * MIN, options, async () => ++calls === 2);
+    await scanNewestFirst(
+      0,
+      1_000 * MIN,
+      options(() => 0),
+      async () => ++calls === 2,
+    );
     expect(calls).toBe(2);
   });
 
   it('enforces the timeout between slices, not after the last one', async () => {
     let calls = 0;
-    const err = await scanNewestFirst(0, 1_000 * MIN, { ...options, timeoutMs: 30 }, async () => {
-      calls++;
-      await sleep(20);
-      return false;
-    }).catch((e: unknown) => e);
+    const err = await scanNewestFirst(
+      0,
+      1_000 * MIN,
+      options(() => 0, { timeoutMs: 30 }),
+      async () => {
+        calls++;
+        await sleep(20);
+        return false;
+      },
+    ).catch((e: unknown) => e);
     expect(isSiemError(err, 'SIEM_ERR_TIMEOUT')).toBe(true);
     expect(calls).toBe(2);
     // a range covered by one slow slice is answered: there is nothing left to give up on
     await expect(
-      scanNewestFirst(0, MIN, { ...options, timeoutMs: 1 }, async () => {
-        await sleep(10);
-        return false;
-      }),
+      scanNewestFirst(
+        0,
+        MIN,
+        options(() => 0, { timeoutMs: 1 }),
+        async () => {
+          await sleep(10);
+          return false;
+        },
+      ),
     ).resolves.toBeUndefined();
   });
 });

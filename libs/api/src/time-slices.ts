@@ -6,13 +6,16 @@ import { SiemError } from '@siem/core';
  * On an engine that cannot cancel a running statement (the embedded TimescaleDB: PGlite runs one
  * statement at a time for every connection and nothing interrupts WebAssembly that is running, so
  * statement_timeout is not enforced), a query over a day of rows would hold the engine — and every
- * writer behind it — for as long as it runs. Sliced, no statement runs much longer than `targetMs`:
- * other connections (the event writer among them) get the engine between slices, and the query's own
- * timeout is enforced by the client between slices.
+ * writer behind it — for as long as it runs. Sliced, no statement reads more than a budget of rows
+ * and text: other connections (the event writer among them) get the engine between slices, and the
+ * query's own timeout is enforced by the client between slices.
+ *
+ * Windows are sized by what they hold, as a probe counts it before each slice (from the primary key
+ * and the rows' headers, without reading the texts), not by how long the last slice took: with other
+ * connections' statements queued in between, every slice would look slow and the windows would
+ * collapse into many tiny statements, each waiting its turn.
  */
 export interface SliceOptions {
-  /** Each slice should take about this long; the window grows or shrinks towards it. */
-  targetMs: number;
   /** The first window. */
   initialMs: number;
   /** The narrowest window (default MIN_WINDOW_MS). */
@@ -23,22 +26,23 @@ export interface SliceOptions {
   timeoutMessage: string;
   /**
    * Rows later than this are rare (the future: clocks ahead, within the normalizer's margin): the
-   * first window reaches from the range's end down to initialMs before it, not initialMs before the end.
+   * range's end down to now is the first window, and the windows of initialMs start from now.
    */
   nowMs?: number;
-  /**
-   * Before the first slice and each one wider than the last: what its window holds (rows, and bytes
-   * of the text a filter reads), counted cheaply. Time alone cannot see a burst (90 MB of events in
-   * one second after a quiet hour): a window holding more than `budget` is narrowed, in proportion,
-   * before it is read.
-   */
-  probe?: (window: TimeWindow) => Promise<{ rows: number; bytes: number }>;
-  budget?: { rows: number; bytes: number };
+  /** What a window holds: rows (counting stops past the budget's), and bytes of the text a filter reads. */
+  probe: (window: TimeWindow) => Promise<Held>;
+  /** What one slice may read. */
+  budget: Held;
 }
 
 export interface TimeWindow {
   fromMs: number;
   toMs: number;
+}
+
+export interface Held {
+  rows: number;
+  bytes: number;
 }
 
 /**
@@ -47,17 +51,17 @@ export interface TimeWindow {
  */
 const MIN_WINDOW_MS = 10;
 
-export const SLICES = { targetMs: 25, initialMs: 5 * 60_000 } as const;
+export const SLICES = { initialMs: 5 * 60_000 } as const;
 
-/** What one slice may hold when a probe says so: rows, and bytes of the text a filter reads. */
-export const SLICE_BUDGET = { rows: 20_000, bytes: 1_048_576 } as const;
+/** What one slice may read: rows, and bytes of the text a filter reads (tens of ms on the embedded engine). */
+export const SLICE_BUDGET: Held = { rows: 10_000, bytes: 1_048_576 };
 
 /**
  * Calls `slice({ fromMs, toMs })` for consecutive windows from `hiMs` down to `loMs` until it returns
- * true (done) or the range is covered. The next window is scaled by targetMs / elapsed (a sixteenth
- * to four times the last: a dense burst is met quickly, an empty stretch crossed in a few slices),
- * and narrowed further when the probe finds it holds more than the budget. Past timeoutMs, throws
- * SIEM_ERR_TIMEOUT (after the slice that crossed it).
+ * true (done) or the range is covered. Each window is probed first; one over budget is narrowed in
+ * proportion (to half of what would fit: rows are rarely spread evenly; to a quarter when the count
+ * stopped at its cap) and probed again. The next window aims at half the budget, at most four times
+ * the last. Past timeoutMs, throws SIEM_ERR_TIMEOUT (after the slice that crossed it).
  */
 export async function scanNewestFirst(
   loMs: number,
@@ -67,34 +71,29 @@ export async function scanNewestFirst(
 ): Promise<void> {
   const started = performance.now();
   const min = o.minWindowMs ?? MIN_WINDOW_MS;
+  const share = (held: Held) => Math.max(held.rows / o.budget.rows, held.bytes / o.budget.bytes);
   let window = Math.max(min, o.initialMs);
   let hi = hiMs;
-  let first = true;
-  // the first window, and one grown from the last, may hold a burst time cannot see: probe those
-  let probeNext = true;
+  // the future first, on its own: usually empty, it must not be what a narrowed window keeps
+  let future = o.nowMs !== undefined && o.nowMs > loMs && o.nowMs < hiMs;
   while (hi > loMs) {
-    let lo = Math.max(loMs, (first && o.nowMs !== undefined ? Math.min(hi, o.nowMs) : hi) - window);
-    first = false;
-    if (probeNext && o.probe !== undefined && o.budget !== undefined) {
-      for (;;) {
-        const held = await o.probe({ fromMs: lo, toMs: hi });
-        const over = Math.max(held.rows / o.budget.rows, held.bytes / o.budget.bytes);
-        if (over <= 1 || hi - lo <= min) break;
-        // to half of what would just fit (the rows are rarely spread evenly); a quarter when the rows
-        // reached the probe's cap, where `over` is only a lower bound
-        const margin = held.rows > o.budget.rows ? 4 : 2;
-        window = Math.max(min, Math.floor((hi - lo) / over / margin));
-        lo = Math.max(loMs, hi - window);
-      }
+    let lo = future ? (o.nowMs as number) : Math.max(loMs, hi - window);
+    let held = await o.probe({ fromMs: lo, toMs: hi });
+    while (share(held) > 1 && hi - lo > min) {
+      const margin = held.rows > o.budget.rows ? 4 : 2;
+      lo = Math.max(loMs, hi - Math.max(min, Math.floor((hi - lo) / share(held) / margin)));
+      held = await o.probe({ fromMs: lo, toMs: hi });
     }
-    const t0 = performance.now();
     if (await slice({ fromMs: lo, toMs: hi })) return;
-    const now = performance.now();
+    const width = hi - lo;
     hi = lo;
-    if (hi > loMs && now - started > o.timeoutMs) throw new SiemError('SIEM_ERR_TIMEOUT', o.timeoutMessage);
-    const scale = o.targetMs / Math.max(1, now - t0);
-    const next = Math.max(min, Math.round(window * Math.min(4, Math.max(1 / 16, scale))));
-    probeNext = next > window;
-    window = next;
+    if (hi > loMs && performance.now() - started > o.timeoutMs) {
+      throw new SiemError('SIEM_ERR_TIMEOUT', o.timeoutMessage);
+    }
+    if (future) future = false;
+    else {
+      const s = share(held);
+      window = Math.max(min, Math.round(width * (s <= 0.125 ? 4 : 0.5 / s)));
+    }
   }
 }

@@ -268,6 +268,9 @@ writeBenchReport({
     'Before the issue-18 changes (the issue’s report): after the poison batch 0 rows were stored for minutes ' +
       'and the batch was replayed after a restart; 8 heavy searches delayed ingestion ~2 min; the gzip body ' +
       'froze the event loop 17 s.',
+    'Known limit: the poison lines carry one timestamp to the millisecond, so 90 MB of text sits in one 10 ms ' +
+      'window, the narrowest slice; a text search that reaches it reads it in one statement, and for that long ' +
+      'other statements (the canary reader, writes) wait. Rows are not split below a window.',
     'Shared 2-core machine: the gateway, the embedded engine, the attacker and the canaries share it.',
   ],
 });
