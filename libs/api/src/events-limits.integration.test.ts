@@ -417,6 +417,14 @@ describe.each(ENGINES)('on $name', (engine) => {
           countLimit: 0,
           countTimeoutMs: 1,
         },
+        // a `to` with microseconds: the row at its millisecond is in
+        {
+          filter: filter({ from: at(SMALL[0]!), to: at(SMALL[100]!).replace(/Z$/, '500Z') }),
+          tenants: null,
+          limit: 30,
+          countLimit: 1000,
+          countTimeoutMs: 60_000,
+        },
         {
           filter: filter({ from: at(BULK[0]!), to: at(BULK.at(-1)!, 1000) }),
           tenants: null,

@@ -176,7 +176,7 @@ export function windowClauses(p: Params, a: string, w: TimeWindow): string[] {
 }
 
 /** One segment of a histogram: counts per bucket from the events (raw) or a rollup. */
-export function histogramPart(
+function histogramPart(
   q: string,
   filter: EventFilter,
   tenants: readonly string[] | null,
@@ -249,4 +249,29 @@ export function probeSql(
       ) x
       limit ${limit}
     ) x`;
+}
+
+/** Counts per bucket of `intervalMs` over the segments, from the events (raw) or the rollups. */
+export function histogramSql(
+  q: string,
+  filter: EventFilter,
+  tenants: readonly string[] | null,
+  intervalMs: number,
+  p: Params,
+  segments: HistogramSegment[],
+): string {
+  const iv = p.add(`${intervalMs / 1000} seconds`, 'interval');
+  const origin = p.add('1970-01-01T00:00:00Z', 'timestamptz');
+  const parts = segments.map((s) => histogramPart(q, filter, tenants, p, s, iv, origin));
+  return `select (extract(epoch from b) * 1000)::float8 as ms, sum(n)::bigint::text as n
+          from (${parts.join('\n union all\n')}) u group by b`;
+}
+
+/** The dates a window may reach: years 0001 to 9999, as the API's dates are. */
+const MIN_DATE_MS = -62_135_596_800_000; // 0001-01-01T00:00:00.000Z
+const MAX_DATE_MS = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
+
+/** `ms` within what a window's ISO bound can say (a cursor or `to` at the end of 9999, plus 1 ms). */
+export function dateMs(ms: number): number {
+  return Math.min(Math.max(ms, MIN_DATE_MS), MAX_DATE_MS);
 }

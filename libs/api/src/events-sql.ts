@@ -1,8 +1,9 @@
 import { type NormalizedEvent, SiemError } from '@siem/core';
 import type { CursorPosition } from './cursor.js';
 import {
+  dateMs,
   eventClauses,
-  histogramPart,
+  histogramSql,
   type PageRow,
   Params,
   probeSql,
@@ -100,7 +101,10 @@ interface Rows {
  *
  * On the embedded engine, which cannot cancel a statement, pages, counts and raw histogram segments
  * are read in time slices newest first (see time-slices.ts): the writer gets the engine between
- * slices and the timeouts are enforced between them.
+ * slices and the timeouts are enforced between them. Each slice is a statement of its own, so it
+ * sees the rows stored when it runs: an event stored meanwhile in a window already read is not in
+ * this answer (it is in the next one), and with page/per_page a row stored between the skip count
+ * and the rows of one window moves the page by one.
  */
 export class EventQueries {
   readonly #pool: QueryPool;
@@ -320,14 +324,15 @@ export class EventQueries {
    */
   async #range(c: QueryClient, f: EventFilter, beforeMs: number | null): Promise<TimeWindow> {
     let fromMs = f.from === null ? Number.NaN : Date.parse(f.from);
-    let toMs = f.to === null ? Number.NaN : Date.parse(f.to);
+    // Date.parse drops microseconds: one millisecond more, and the statement's own `time < to` cuts
+    let toMs = f.to === null ? Number.NaN : Date.parse(f.to) + 1;
     if (Number.isNaN(fromMs) || Number.isNaN(toMs)) {
       const chunks = await this.#chunkSpan(c, f);
       if (Number.isNaN(fromMs)) fromMs = chunks.fromMs;
       if (Number.isNaN(toMs)) toMs = chunks.toMs;
     }
     if (beforeMs !== null) toMs = Math.min(toMs, beforeMs);
-    return { fromMs, toMs: Math.max(fromMs, toMs) };
+    return { fromMs: dateMs(fromMs), toMs: Math.max(dateMs(fromMs), dateMs(toMs)) };
   }
 
   /**
@@ -407,22 +412,19 @@ export class EventQueries {
       const run = async (windows: HistogramSegment[]) => {
         if (windows.length === 0) return;
         const p = new Params();
-        const iv = p.add(`${r.intervalMs / 1000} seconds`, 'interval');
-        const origin = p.add('1970-01-01T00:00:00Z', 'timestamptz');
-        const parts = windows.map((s) => histogramPart(this.#q, r.filter, r.tenants, p, s, iv, origin));
-        const res = await c.query<{ ms: number; n: string }>(
-          `select (extract(epoch from b) * 1000)::float8 as ms, sum(n)::bigint::text as n
-           from (${parts.join('\n union all\n')}) u group by b`,
-          p.values,
-        );
+        const sql = histogramSql(this.#q, r.filter, r.tenants, r.intervalMs, p, windows);
+        const res = await c.query<{ ms: number; n: string }>(sql, p.values);
         // a bucket cut by a slice's edge is counted in two statements
         for (const row of res.rows) counts.set(row.ms, (counts.get(row.ms) ?? 0) + Number(row.n));
       };
       if (!sliced) await run(segments);
       else {
+        // one deadline for the whole histogram, however many raw segments it has
+        const started = performance.now();
         await run(segments.filter((s) => s.source !== 'raw'));
         for (const s of segments.filter((x) => x.source === 'raw')) {
-          await scanNewestFirst(s.fromMs, s.toMs, this.#slices(this.#timeoutMs, c, r), async (w) => {
+          const left = Math.max(1, this.#timeoutMs - (performance.now() - started));
+          await scanNewestFirst(s.fromMs, s.toMs, this.#slices(left, c, r), async (w) => {
             await run([{ ...s, fromMs: w.fromMs, toMs: w.toMs }]);
             return false;
           });

@@ -86,6 +86,23 @@ describe('scanNewestFirst', () => {
     expect(Math.max(...seen.map((w) => w.toMs - w.fromMs))).toBeLessThanOrEqual(1_000);
   });
 
+  it('moves on whatever the budget and bounds: a zero budget, a zero narrowest window, no infinite bounds', async () => {
+    const zero = options(() => 5, {
+      probe: async () => ({ rows: 5, bytes: 5 }),
+      budget: { rows: 0, bytes: 0 },
+      minWindowMs: 0,
+    });
+    const seen = await windows(0, 5, zero);
+    expect(seen.map((w) => w.toMs - w.fromMs)).toEqual([1, 1, 1, 1, 1]);
+    await expect(
+      windows(
+        0,
+        Number.POSITIVE_INFINITY,
+        options(() => 0),
+      ),
+    ).rejects.toThrow(RangeError);
+  });
+
   it('reads the future (rows later than now are rare) as the first window, then from now on', async () => {
     const seen: TimeWindow[] = [];
     await scanNewestFirst(

@@ -69,9 +69,12 @@ export async function scanNewestFirst(
   o: SliceOptions,
   slice: (window: TimeWindow) => Promise<boolean>,
 ): Promise<void> {
+  if (!Number.isFinite(loMs) || !Number.isFinite(hiMs))
+    throw new RangeError('scanNewestFirst: bounds must be finite');
   const started = performance.now();
-  const min = o.minWindowMs ?? MIN_WINDOW_MS;
-  const share = (held: Held) => Math.max(held.rows / o.budget.rows, held.bytes / o.budget.bytes);
+  const min = Math.max(1, o.minWindowMs ?? MIN_WINDOW_MS);
+  const part = (n: number, of: number) => (n <= 0 ? 0 : of <= 0 ? Number.POSITIVE_INFINITY : n / of);
+  const share = (held: Held) => Math.max(part(held.rows, o.budget.rows), part(held.bytes, o.budget.bytes));
   let window = Math.max(min, o.initialMs);
   let hi = hiMs;
   // the future first, on its own: usually empty, it must not be what a narrowed window keeps
