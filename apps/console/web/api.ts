@@ -49,7 +49,16 @@ export async function api<T>(
     headers['content-type'] = 'application/json';
     body = JSON.stringify(init.body);
   }
-  const res = await fetch(path, { method: init.method ?? 'GET', headers, body, credentials: 'omit' });
+  const method = init.method ?? 'GET';
+  let res = await fetch(path, { method, headers, body, credentials: 'omit' });
+  // A read refused for this key's running queries (api.query.max_concurrent_per_key: a search's page and
+  // histogram, and the one before it still finishing) is asked again after Retry-After, a few times.
+  for (let retry = 0; res.status === 429 && method === 'GET' && retry < 5; retry++) {
+    const after = Math.min(5, Math.max(0.2, Number(res.headers.get('retry-after') ?? 1) || 1));
+    await res.body?.cancel();
+    await new Promise((r) => setTimeout(r, after * 1000));
+    res = await fetch(path, { method, headers, body, credentials: 'omit' });
+  }
   const text = await res.text();
   let json: unknown = null;
   try {
