@@ -113,7 +113,6 @@ export class EventQueries {
   readonly #timeoutMs: number;
   #engine: Engine | null = null;
   #sliced: boolean | null;
-  readonly #spans = new WeakMap<EventFilter, Promise<TimeWindow>>();
   readonly #slicing: {
     initialMs: number;
     minWindowMs?: number;
@@ -141,20 +140,22 @@ export class EventQueries {
     this.#schema = schema;
     this.#q = `"${schema}"`;
     this.#timeoutMs = Math.max(1, Math.floor(timeoutMs));
-    this.#sliced = slicing.sliced ?? null;
-    this.#slicing = {
-      initialMs: slicing.initialMs ?? SLICES.initialMs,
-      budget: slicing.budget ?? SLICE_BUDGET,
-      ...(slicing.minWindowMs === undefined ? {} : { minWindowMs: slicing.minWindowMs }),
-    };
+    const { sliced, ...sizes } = slicing;
+    this.#sliced = sliced ?? null;
+    this.#slicing = { initialMs: SLICES.initialMs, budget: SLICE_BUDGET, ...sizes };
   }
 
   async page(r: PageRequest): Promise<PageResult> {
     return this.#read(async (c, sliced) => {
       const offset = r.offset ?? 0;
-      const got = sliced
-        ? await this.#slicedRows(c, r, offset)
-        : await this.#rows(c, r, null, offset, r.limit + 1, r.maxBytes);
+      // the range a sliced page and its count cover (the cursor only on pages that are not counted)
+      const range = sliced
+        ? await this.#range(c, r.filter, r.after === null ? null : Date.parse(r.after.time) + 1)
+        : null;
+      const got =
+        range !== null
+          ? await this.#slicedRows(c, r, offset, range)
+          : await this.#rows(c, r, null, offset, r.limit + 1, r.maxBytes);
       const rows = got.rows;
       const page = rows.length > r.limit ? rows.slice(0, r.limit) : rows;
       const more = got.fetched > page.length;
@@ -174,7 +175,7 @@ export class EventQueries {
         } else {
           // The total is a courtesy: it gets a budget of its own and is left out (null) when a filter
           // without an index would make it slow, instead of delaying the page.
-          const n = sliced ? await this.#slicedCount(c, r) : await this.#count(c, r);
+          const n = range !== null ? await this.#slicedCount(c, r, range) : await this.#count(c, r);
           if (n !== null) {
             totalExact = n <= r.countLimit;
             total = Math.min(n, r.countLimit);
@@ -239,8 +240,7 @@ export class EventQueries {
    * The page read window by window: the skipped rows are counted first, then rows are collected
    * until the page (and one more) is full, the byte budget is spent or the range is done.
    */
-  async #slicedRows(c: QueryClient, r: PageRequest, offset: number): Promise<Rows> {
-    const range = await this.#range(c, r.filter, r.after === null ? null : Date.parse(r.after.time) + 1);
+  async #slicedRows(c: QueryClient, r: PageRequest, offset: number, range: TimeWindow): Promise<Rows> {
     const want = r.limit + 1;
     const rows: Rows['rows'] = [];
     let fetched = 0;
@@ -286,8 +286,7 @@ export class EventQueries {
     }
   }
 
-  async #slicedCount(c: QueryClient, r: PageRequest): Promise<number | null> {
-    const range = await this.#range(c, r.filter, null);
+  async #slicedCount(c: QueryClient, r: PageRequest, range: TimeWindow): Promise<number | null> {
     let n = 0;
     try {
       await scanNewestFirst(range.fromMs, range.toMs, this.#slices(r.countTimeoutMs, c, r), async (w) => {
@@ -327,7 +326,7 @@ export class EventQueries {
     // Date.parse drops microseconds: one millisecond more, and the statement's own `time < to` cuts
     let toMs = f.to === null ? Number.NaN : Date.parse(f.to) + 1;
     if (Number.isNaN(fromMs) || Number.isNaN(toMs)) {
-      const chunks = await this.#chunkSpan(c, f);
+      const chunks = await this.#chunkSpan(c);
       if (Number.isNaN(fromMs)) fromMs = chunks.fromMs;
       if (Number.isNaN(toMs)) toMs = chunks.toMs;
     }
@@ -335,28 +334,17 @@ export class EventQueries {
     return { fromMs: dateMs(fromMs), toMs: Math.max(dateMs(fromMs), dateMs(toMs)) };
   }
 
-  /**
-   * From the oldest chunk's start to the newest one's end (at least now), asked once per filter: a
-   * page and its count share it (the catalog view costs as much as a slice).
-   */
-  #chunkSpan(c: QueryClient, f: EventFilter): Promise<TimeWindow> {
-    let span = this.#spans.get(f);
-    if (span === undefined) {
-      span = c
-        .query<{ lo: number | null; hi: number | null }>(
-          `select (extract(epoch from min(range_start)) * 1000)::float8 as lo,
-                  (extract(epoch from max(range_end)) * 1000)::float8 as hi
-             from timescaledb_information.chunks
-            where hypertable_schema = $1 and hypertable_name = 'events'`,
-          [this.#schema],
-        )
-        .then((res) => {
-          const now = Date.now();
-          return { fromMs: res.rows[0]?.lo ?? now, toMs: Math.max(res.rows[0]?.hi ?? now, now + 1) };
-        });
-      this.#spans.set(f, span);
-    }
-    return span;
+  /** From the oldest chunk's start to the newest one's end, at least now. */
+  async #chunkSpan(c: QueryClient): Promise<TimeWindow> {
+    const res = await c.query<{ lo: number | null; hi: number | null }>(
+      `select (extract(epoch from min(range_start)) * 1000)::float8 as lo,
+              (extract(epoch from max(range_end)) * 1000)::float8 as hi
+         from timescaledb_information.chunks
+        where hypertable_schema = $1 and hypertable_name = 'events'`,
+      [this.#schema],
+    );
+    const now = Date.now();
+    return { fromMs: res.rows[0]?.lo ?? now, toMs: Math.max(res.rows[0]?.hi ?? now, now + 1) };
   }
 
   /** The slices of one query of `r`'s tenants and filter, probed before each is read. */
